@@ -1,0 +1,88 @@
+"""Provider metadata, read by Airflow through the ``apache_airflow_provider`` entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_dashscope._wire import DEFAULT_BASE_URL, REGIONS
+
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "login", "port"],
+    "relabeling": {"host": "API base URL", "password": "API key"},
+    "placeholders": {
+        "host": DEFAULT_BASE_URL,
+        "password": "sk-...",
+        "region": "ap-southeast-1",
+        "workspace": "llm-xxxxxxxx (optional)",
+    },
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+
+    return {
+        "package-name": "airflow-provider-dashscope",
+        "name": "DashScope (Alibaba Cloud Model Studio)",
+        "description": "Wait on, report and hand on Alibaba Cloud Model Studio (DashScope) fine-tune jobs.",
+        "integrations": [
+            {
+                "integration-name": "DashScope (Alibaba Cloud Model Studio)",
+                "external-doc-url": "https://www.alibabacloud.com/help/en/model-studio/",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [
+            {
+                "integration-name": "DashScope (Alibaba Cloud Model Studio)",
+                "python-modules": ["airflow_provider_dashscope.hooks.dashscope"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": "DashScope (Alibaba Cloud Model Studio)",
+                "python-modules": ["airflow_provider_dashscope.operators.dashscope"],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": "DashScope (Alibaba Cloud Model Studio)",
+                "python-modules": ["airflow_provider_dashscope.sensors.dashscope"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "DashScope (Alibaba Cloud Model Studio)",
+                "python-modules": ["airflow_provider_dashscope.triggers.dashscope"],
+            }
+        ],
+        "extra-links": ["airflow_provider_dashscope.operators.dashscope.DashScopeFineTuneJobLink"],
+        "connection-types": [
+            {
+                "connection-type": "dashscope",
+                "hook-class-name": "airflow_provider_dashscope.hooks.dashscope.DashScopeHook",
+                "hook-name": "DashScope (Model Studio)",
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
+                "conn-fields": {
+                    "region": {
+                        "label": "Region",
+                        "description": "Shorthand for the API host when Host is empty.",
+                        "schema": {"type": ["string", "null"], "enum": [*sorted(REGIONS), None]},
+                    },
+                    "workspace": {
+                        "label": "Workspace ID",
+                        "description": "Sent as the X-DashScope-WorkSpace header.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "timeout": {
+                        "label": "Read timeout (seconds)",
+                        "schema": {"type": ["number", "null"], "minimum": 1, "default": 60},
+                    },
+                    "max_retries": {
+                        "label": "Max retries",
+                        "description": "Retries of a transient failure (429, 5xx, network) after the first attempt.",
+                        "schema": {"type": ["integer", "null"], "minimum": 0, "default": 4},
+                    },
+                },
+            }
+        ],
+    }
