@@ -1,0 +1,387 @@
+"""Operators that wait on (or submit and wait on) a fine-tune job and hand its result on through XCom."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import (
+    AirflowSkipException,
+    BaseOperator,
+    BaseOperatorLink,
+    XCom,
+    conf,
+)
+
+from airflow_provider_dashscope import _waiting
+from airflow_provider_dashscope._wire import create_job_request, is_transient, validate_job_id
+from airflow_provider_dashscope.exceptions import (
+    DashScopeConfigError,
+    DashScopeError,
+    FineTuneJobError,
+    NotFoundError,
+    UnsupportedOperationError,
+)
+from airflow_provider_dashscope.models import JobStatus
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context, TaskInstanceKey
+
+    from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
+    from airflow_provider_dashscope.models import FineTuneJob
+
+
+class DashScopeFineTuneJobLink(BaseOperatorLink):
+    """Link to the job in the Model Studio console; available as soon as the task knows the job id."""
+
+    name = "DashScope Console"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        return XCom.get_value(key=_waiting.XCOM_JOB_URL, ti_key=ti_key) or ""
+
+
+class _FineTuneJobWaitOperator(BaseOperator):
+    """What the two operators share: waiting (deferrable or not), pushing results, failing clearly."""
+
+    operator_extra_links = (DashScopeFineTuneJobLink(),)
+    ui_color = "#ff6a00"
+
+    def __init__(
+        self,
+        *,
+        dashscope_conn_id: str = "dashscope_default",
+        wait_for_completion: bool = True,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = _waiting.DEFAULT_POLL_INTERVAL,
+        timeout: float | timedelta | None = _waiting.DEFAULT_TIMEOUT,
+        max_consecutive_failures: int = _waiting.DEFAULT_MAX_CONSECUTIVE_FAILURES,
+        soft_fail: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.dashscope_conn_id = dashscope_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = _waiting.check_seconds("poll_interval", poll_interval, allow_zero=False)
+        self.timeout = _waiting.check_seconds("timeout", timeout, allow_zero=True, allow_none=True)
+        self.max_consecutive_failures = _waiting.check_max_failures(max_consecutive_failures)
+        self.soft_fail = soft_fail
+        if deferrable and not wait_for_completion:
+            self.log.warning("deferrable=True has no effect with wait_for_completion=False")
+
+    @property
+    def hook(self) -> DashScopeHook:
+        from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
+
+        return DashScopeHook(self.dashscope_conn_id)
+
+    @staticmethod
+    def _push(context: Context, key: str, value: Any) -> None:
+        context["ti"].xcom_push(key=key, value=value)
+
+    def _announce(self, context: Context, hook: DashScopeHook, job_id: str) -> None:
+        """Push the job id and console URL at once, so the extra link works while the task waits."""
+        self._push(context, _waiting.XCOM_JOB_ID, job_id)
+        url = hook.console_url(job_id)
+        self._push(context, _waiting.XCOM_JOB_URL, url)
+        self.log.info("Fine-tune job %s: %s", job_id, url)
+
+    def _get_job(self, hook: DashScopeHook, job_id: str) -> FineTuneJob:
+        try:
+            return hook.get_fine_tune_job(job_id)
+        except NotFoundError as err:
+            raise self._maybe_skip(_waiting.not_found_error(job_id, err)) from None
+
+    def _wait_and_finish(self, context: Context, hook: DashScopeHook, job: FineTuneJob) -> dict[str, Any]:
+        if not self.wait_for_completion:
+            self.log.info("Fine-tune job %s is %s (not waiting)", job.job_id, job.status_text)
+            return self._push_result(context, _waiting.result_of(job))
+        event = _waiting.event_for_job(job)
+        if event is None:
+            started = time.time()
+            deadline = _waiting.deadline_from(self.timeout, self.execution_timeout, started)
+            if self.deferrable:
+                from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+
+                self.log.info("Fine-tune job %s is %s; deferring", job.job_id, job.status_text)
+                self.defer(
+                    trigger=DashScopeFineTuneJobTrigger(
+                        job_id=job.job_id,
+                        dashscope_conn_id=self.dashscope_conn_id,
+                        poll_interval=self.poll_interval,
+                        deadline=deadline,
+                        max_consecutive_failures=self.max_consecutive_failures,
+                        cancel_on_kill=self._cancel_on_kill,
+                        started_at=started,
+                        last_status=job.status_text,
+                    ),
+                    method_name="execute_complete",
+                    timeout=None,
+                )
+            event = self._poll_until_done(hook, job, started, deadline)
+        return self._finish(context, event)
+
+    _cancel_on_kill = False
+
+    def _poll_until_done(
+        self, hook: DashScopeHook, job: FineTuneJob, started: float, deadline: float | None
+    ) -> dict[str, Any]:
+        """The worker-side wait: the same rules as the trigger, with ``time.sleep`` between polls."""
+        from airflow_provider_dashscope.triggers.dashscope import POLL_JITTER
+
+        status, failures, last_job = job.status_text, 0, job
+        while True:
+            now = time.time()
+            if deadline is not None and now >= deadline:
+                return _waiting.timeout_event(job.job_id, deadline, last_job)
+            delay = self.poll_interval * random.uniform(*POLL_JITTER)
+            time.sleep(min(delay, deadline - now) if deadline is not None else delay)
+            try:
+                last_job = hook.get_fine_tune_job(job.job_id)
+            except NotFoundError as err:
+                return _waiting.error_event(job.job_id, err, last_job=last_job)
+            except DashScopeError as err:
+                failures += 1
+                if not is_transient(err) or failures >= self.max_consecutive_failures:
+                    return _waiting.error_event(job.job_id, err, last_job=last_job)
+                self.log.warning(
+                    "Check of fine-tune job %s failed (%d of %d tolerated in a row): %s",
+                    job.job_id,
+                    failures,
+                    self.max_consecutive_failures,
+                    err,
+                )
+                continue
+            failures = 0
+            if last_job.status_text != status:
+                self.log.info(
+                    "Fine-tune job %s: %s -> %s after %.0f s", job.job_id, status, last_job.status_text, time.time() - started
+                )
+                status = last_job.status_text
+            event = _waiting.event_for_job(last_job)
+            if event is not None:
+                return event
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self._finish(context, _waiting.validate_event(event))
+
+    def _finish(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
+        job = event.get("job") or {}
+        if event.get("job_status"):
+            self._push(context, _waiting.XCOM_STATUS, event["job_status"])
+        if event["status"] == "success":
+            self.log.info("%s", event["message"])
+            return self._push_result(context, {key: job.get(key) for key in _waiting.RESULT_KEYS})
+        if event["status"] == "failed":
+            self._log_training_tail(event["job_id"])
+        if event["status"] == "timeout":
+            self._on_timeout(event["job_id"])
+        try:
+            _waiting.raise_for_event(event)
+        except FineTuneJobError as err:
+            raise self._maybe_skip(err) from None
+        except DashScopeError as err:
+            if self.soft_fail and event["status"] == "timeout":
+                raise AirflowSkipException(f"{err} (soft_fail)") from None
+            raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _push_result(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
+        self._push(context, _waiting.XCOM_JOB_ID, result["job_id"])
+        self._push(context, _waiting.XCOM_STATUS, result["status"])
+        self._push(context, _waiting.XCOM_FINETUNED_OUTPUT, result["finetuned_output"])
+        self._push(context, _waiting.XCOM_USAGE, result["usage"])
+        return result
+
+    def _on_timeout(self, job_id: str) -> None:
+        """What to do with the job when the wait times out (nothing: the job is not ours to stop)."""
+
+    def _log_training_tail(self, job_id: str) -> None:
+        try:
+            lines = self.hook.tail_fine_tune_job_logs(job_id, lines=20)
+        except Exception as err:  # the failure itself matters more than its log
+            self.log.warning("Could not read the training log of fine-tune job %s: %s", job_id, err)
+            return
+        if lines:
+            self.log.error("Last lines of the training log of fine-tune job %s:\n%s", job_id, "\n".join(lines))
+
+    def _maybe_skip(self, err: FineTuneJobError) -> Exception:
+        if self.soft_fail:
+            return AirflowSkipException(f"{err} (soft_fail)")
+        return err
+
+
+class DashScopeFineTuneJobOperator(_FineTuneJobWaitOperator):
+    """
+    Wait for an existing fine-tune job and push its result to XCom.
+
+    XCom keys: ``job_id``, ``job_url`` (pushed at once), ``status``, ``finetuned_output`` and ``usage``; the
+    return value is a small dict (``job_id``, ``status``, ``finetuned_output``, ``usage``, ``model``,
+    ``base_model``, ``create_time``, ``end_time``). A FAILED or CANCELED job, or an unknown job id, fails the
+    task without retries (``soft_fail=True`` skips instead).
+
+    :param job_id: The fine-tune job id (templated).
+    :param dashscope_conn_id: The DashScope connection id (templated).
+    :param wait_for_completion: Wait until the job ends (default); ``False`` reports the job as it is now.
+    :param deferrable: Wait in the triggerer. Defaults to ``[operators] default_deferrable``.
+    :param poll_interval: Seconds between checks.
+    :param timeout: Seconds to wait at most (also bounded by ``execution_timeout``); ``None`` for no bound.
+    :param max_consecutive_failures: Failed checks in a row (network, 429, 5xx) tolerated before failing.
+    :param soft_fail: Skip instead of failing when the job fails, is cancelled, is unknown or the wait times out.
+    """
+
+    template_fields: Sequence[str] = ("job_id", "dashscope_conn_id")
+
+    def __init__(self, *, job_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _waiting.check_job_id_arg(job_id)
+        self.job_id = job_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        self.job_id = validate_job_id(self.job_id)
+        hook = self.hook
+        self._announce(context, hook, self.job_id)
+        return self._wait_and_finish(context, hook, self._get_job(hook, self.job_id))
+
+
+_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
+    """
+    Submit a fine-tune job, push its ``job_id`` at once, then wait and push results like
+    :class:`DashScopeFineTuneJobOperator`.
+
+    On a retry of the task, the job an earlier try submitted is found again by its ``job_name`` (by default a
+    name unique to the task instance) and re-attached when it is still running or has succeeded, so a retry never
+    pays for a duplicate. ``cancel_on_kill`` cancels the job when the task is killed, and when the wait times out.
+
+    :param model: The base model (or an earlier fine-tune's output model) to train (templated).
+    :param training_file_ids: Uploaded training file ids (templated).
+    :param validation_file_ids: Uploaded validation file ids (templated).
+    :param hyper_parameters: Hyperparameters, e.g. ``{"n_epochs": 3}`` (templated, rendered as JSON).
+    :param training_type: ``sft``, ``efficient_sft``, ``dpo_full``... (templated; the API defaults to ``sft``).
+    :param job_name: Name of the job (templated). Default: ``<task_id>-<hash of dag, task, run, map index>``.
+    :param cancel_on_kill: Cancel the job when the task is killed or times out (default ``True``).
+    :param reattach_on_retry: Re-attach to the earlier try's job instead of submitting again (default ``True``).
+    """
+
+    template_fields: Sequence[str] = (
+        "model",
+        "training_file_ids",
+        "validation_file_ids",
+        "hyper_parameters",
+        "training_type",
+        "job_name",
+        "dashscope_conn_id",
+    )
+    template_fields_renderers = {
+        "hyper_parameters": "json",
+        "training_file_ids": "json",
+        "validation_file_ids": "json",
+    }
+
+    #: Jobs looked at, newest first, when searching for an earlier try's job.
+    REATTACH_SCAN_LIMIT = 500
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        training_file_ids: list[str] | str,
+        validation_file_ids: list[str] | str | None = None,
+        hyper_parameters: dict[str, Any] | None = None,
+        training_type: str | None = None,
+        job_name: str | None = None,
+        cancel_on_kill: bool = True,
+        reattach_on_retry: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if model is None or (isinstance(model, str) and not model.strip()):
+            raise DashScopeConfigError(f"model must be a model id such as 'qwen3-14b', got {model!r}")
+        if training_file_ids is None or training_file_ids == [] or training_file_ids == "":
+            raise DashScopeConfigError("training_file_ids must list at least one uploaded training file id")
+        if hyper_parameters is not None and not isinstance(hyper_parameters, (dict, str)):
+            raise DashScopeConfigError(
+                f"hyper_parameters must be a dict (or a template), got {type(hyper_parameters).__name__}"
+            )
+        self.model = model
+        self.training_file_ids = training_file_ids
+        self.validation_file_ids = validation_file_ids
+        self.hyper_parameters = hyper_parameters
+        self.training_type = training_type
+        self.job_name = job_name
+        self.cancel_on_kill = cancel_on_kill
+        self.reattach_on_retry = reattach_on_retry
+        self._job_id: str | None = None
+
+    @property
+    def _cancel_on_kill(self) -> bool:  # type: ignore[override]
+        return self.cancel_on_kill
+
+    def _default_job_name(self, context: Context) -> str:
+        ti = context["ti"]
+        run_id = getattr(ti, "run_id", None) or str(context.get("run_id"))
+        map_index = getattr(ti, "map_index", -1)
+        token = hashlib.sha1(f"{ti.dag_id}\n{ti.task_id}\n{run_id}\n{map_index}".encode()).hexdigest()[:12]
+        return f"{_NAME_UNSAFE.sub('-', ti.task_id)[:40]}-{token}"
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        job_name = self.job_name or self._default_job_name(context)
+        request = create_job_request(  # validates the rendered arguments before any request
+            model=self.model,
+            training_file_ids=self.training_file_ids,
+            validation_file_ids=self.validation_file_ids,
+            hyper_parameters=self.hyper_parameters,
+            training_type=self.training_type,
+            job_name=job_name,
+        )
+        hook = self.hook
+        job = self._find_earlier_job(context, hook, job_name) if self.reattach_on_retry else None
+        if job is not None:
+            self.log.info("Re-attaching to fine-tune job %s (%s) from an earlier try", job.job_id, job.status_text)
+        else:
+            job = hook.create_fine_tune_job(**request.body)
+            self.log.info("Submitted fine-tune job %s (name %s, model %s)", job.job_id, job_name, job.model)
+        self._job_id = job.job_id
+        self._announce(context, hook, job.job_id)
+        return self._wait_and_finish(context, hook, job)
+
+    def _find_earlier_job(self, context: Context, hook: DashScopeHook, job_name: str) -> FineTuneJob | None:
+        try_number = getattr(context["ti"], "try_number", 1) or 1
+        if try_number <= 1:
+            return None
+        dag_run = context.get("dag_run")
+        run_start = getattr(dag_run, "start_date", None)
+        for seen, job in enumerate(hook.iter_fine_tune_jobs(page_size=100, model=self.model)):
+            if seen >= self.REATTACH_SCAN_LIMIT:
+                break
+            if run_start is not None and job.create_time is not None and job.create_time < run_start - timedelta(minutes=5):
+                break  # newest first: everything after this predates the DAG run
+            if job.job_name == job_name and job.status not in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.CANCELING):
+                return job
+        return None
+
+    def _cancel(self, job_id: str, why: str) -> None:
+        try:
+            self.hook.cancel_fine_tune_job(job_id)
+        except UnsupportedOperationError:
+            self.log.info("Fine-tune job %s already ended; nothing to cancel.", job_id)
+        except DashScopeError as err:
+            self.log.warning("Could not cancel fine-tune job %s (%s): %s", job_id, why, err)
+        else:
+            self.log.info("Requested cancellation of fine-tune job %s (%s).", job_id, why)
+
+    def on_kill(self) -> None:
+        if self.cancel_on_kill and self._job_id:
+            self._cancel(self._job_id, "the task was killed")
+
+    def _on_timeout(self, job_id: str) -> None:
+        if self.cancel_on_kill:
+            self._cancel(job_id, "the wait timed out")
