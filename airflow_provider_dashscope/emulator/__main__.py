@@ -1,0 +1,152 @@
+"""Command line entry point: ``dashscope-emulator`` / ``python -m airflow_provider_dashscope.emulator``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from typing import Any, Sequence
+
+from .app import create_app, start_site
+from .faults import parse_fault_spec
+from .state import EmulatorConfig, EmulatorState
+
+_DEFAULTS = EmulatorConfig()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="dashscope-emulator",
+        description="Local emulator of the DashScope (Model Studio) fine-tunes API.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8089, help="port (default 8089, 0 = any free port)")
+    p.add_argument("--port-file", help="write the bound port to this file once listening")
+    p.add_argument(
+        "--api-key",
+        default=None,
+        help="expected bearer key (default: env DASHSCOPE_API_KEY; if neither, any non-empty key is accepted)",
+    )
+    p.add_argument("--scenario", help="JSON file: a list of jobs, or {\"jobs\": [...], \"faults\": [...]}")
+    p.add_argument("--state-file", help="persist jobs to this JSON file and reload them at start")
+    p.add_argument("--fault", action="append", default=[], help="fault spec (repeatable), e.g. "
+                   "'GET /fine-tunes/{job_id}:status=429:times=3:retry_after=1' or a JSON object")
+    p.add_argument("--pending-seconds", type=float, default=_DEFAULTS.pending_seconds)
+    p.add_argument("--running-seconds", type=float, default=_DEFAULTS.running_seconds)
+    p.add_argument("--canceling-seconds", type=float, default=_DEFAULTS.canceling_seconds)
+    p.add_argument("--tokens-per-second", type=float, default=_DEFAULTS.tokens_per_second)
+    p.add_argument("--log-interval", type=float, default=_DEFAULTS.log_interval_seconds,
+                   help="seconds of training per log line (default 1)")
+    p.add_argument("--quota", type=int, default=_DEFAULTS.quota,
+                   help="max PENDING+QUEUING+RUNNING+SUCCEEDED jobs before create returns 429 (default 20)")
+    p.add_argument("--tz-offset", type=float, default=_DEFAULTS.tz_offset_hours,
+                   help="hours east of UTC for create_time/end_time/job_id (default 8)")
+    p.add_argument("--workspace-id", default=_DEFAULTS.workspace_id)
+    p.add_argument("--outcome", default=_DEFAULTS.default_outcome, choices=["SUCCEEDED", "FAILED", "CANCELED"],
+                   help="outcome of newly created jobs (default SUCCEEDED)")
+    p.add_argument("--random-seed", type=int, default=None, help="seed for job id suffixes")
+    p.add_argument("--backlog", type=int, default=4096)
+    p.add_argument("--quiet", action="store_true", help="print nothing on start")
+    p.add_argument("--verbose", action="store_true", help="access log and debug logging")
+    return p
+
+
+def load_scenario(path: str) -> tuple[list[dict[str, Any]], list[Any]]:
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    if isinstance(data, list):
+        return data, []
+    if isinstance(data, dict):
+        return list(data.get("jobs", [])), list(data.get("faults", []))
+    raise ValueError("a scenario must be a JSON list of jobs or an object with 'jobs'/'faults'")
+
+
+def build_state(args: argparse.Namespace) -> EmulatorState:
+    api_key = args.api_key if args.api_key is not None else os.environ.get("DASHSCOPE_API_KEY") or None
+    config = EmulatorConfig(
+        api_key=api_key,
+        pending_seconds=args.pending_seconds,
+        running_seconds=args.running_seconds,
+        canceling_seconds=args.canceling_seconds,
+        tokens_per_second=args.tokens_per_second,
+        log_interval_seconds=args.log_interval,
+        quota=args.quota,
+        tz_offset_hours=args.tz_offset,
+        workspace_id=args.workspace_id,
+        default_outcome=args.outcome,
+        random_seed=args.random_seed,
+        state_file=args.state_file,
+    )
+    state = EmulatorState(config)
+    if args.scenario:
+        jobs, faults = load_scenario(args.scenario)
+        existing = set(state.job_ids())
+        # A restarted emulator with a state file keeps its jobs: skip ids it already has.
+        new_jobs = [j for j in jobs if not (isinstance(j, dict) and j.get("job_id") in existing)]
+        if new_jobs:
+            state.seed(new_jobs)
+        for f in faults:
+            state.faults.add(f)
+    for spec in args.fault:
+        state.faults.add(parse_fault_spec(spec))
+    return state
+
+
+def _write_port_file(path: str, port: int) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(f"{port}\n")
+    os.replace(tmp, path)
+
+
+async def serve(args: argparse.Namespace, state: EmulatorState) -> None:
+    app = create_app(state)
+    runner, port = await start_site(app, args.host, args.port, backlog=args.backlog, access_log=args.verbose)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - non-POSIX
+            pass
+    try:
+        if args.port_file:
+            _write_port_file(args.port_file, port)
+        if not args.quiet:
+            auth = "API key required" if state.config.api_key else "any bearer token accepted"
+            print(
+                f"dashscope-emulator listening on http://{args.host}:{port}/api/v1 "
+                f"({auth}; {len(state.job_ids())} jobs, {len(state.faults)} faults)",
+                flush=True,
+            )
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
+    if args.verbose:
+        logging.getLogger("aiohttp.access").setLevel(logging.INFO)
+    try:
+        state = build_state(args)
+    except (OSError, ValueError) as exc:
+        print(f"dashscope-emulator: {exc}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(args, state))
+    except KeyboardInterrupt:  # pragma: no cover
+        pass
+    except OSError as exc:
+        print(f"dashscope-emulator: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
