@@ -1,0 +1,27 @@
+# Two commands do all the set-up on a fresh machine (Python 3.11, pip and git):
+#   make demo   run the gate DAG end to end against the local emulator
+#   make test   run the test suite (Airflow 3); `make test-airflow2` runs it on Airflow 2.11
+PYTHON ?= python3
+AIRFLOW_VERSION ?= 3.3.2
+VENV ?= .venv
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-airflow2 install emulator clean
+
+install:
+	@PYTHON=$(PYTHON) scripts/bootstrap.sh $(VENV) $(AIRFLOW_VERSION)
+
+demo: install
+	$(VENV)/bin/python scripts/demo.py
+
+test: install
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-airflow2:
+	$(MAKE) test AIRFLOW_VERSION=2.11.2 VENV=.venv-airflow2
+
+emulator: install
+	$(VENV)/bin/dashscope-emulator --host 127.0.0.1 --port 8089
+
+clean:
+	rm -rf .venv .venv-airflow2 .tools .demo
