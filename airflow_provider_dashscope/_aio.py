@@ -56,6 +56,18 @@ async def shared_session() -> AsyncIterator[aiohttp.ClientSession]:
             await entry.session.close()
 
 
+_loop_values: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict] = weakref.WeakKeyDictionary()
+
+
+def loop_cache() -> dict:
+    """A dict that lives as long as the running event loop (e.g. connection settings shared by its triggers)."""
+    loop = asyncio.get_running_loop()
+    cache = _loop_values.get(loop)
+    if cache is None:
+        cache = _loop_values[loop] = {}
+    return cache
+
+
 def open_session_count() -> int:
     """Sessions currently open across all loops (for tests and benchmarks)."""
     return sum(1 for entry in list(_sessions.values()) if not entry.session.closed)

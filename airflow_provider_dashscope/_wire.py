@@ -12,6 +12,7 @@ import json
 import math
 import random
 import time
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,6 +128,10 @@ def normalize_base_url(value: str, *, port: int | None = None, field_name: str =
         bare_host = raw.split("/", 1)[0].rsplit(":", 1)[0] if not raw.startswith("[") else raw.split("]")[0]
         raw = ("http://" if is_loopback_host(bare_host) else "https://") + raw
     parts = urlsplit(raw)
+    if "@" in parts.netloc:  # checked first: every later message repeats the value
+        raise DashScopeConfigError(
+            f"{field_name} must not carry credentials; put the API key in the connection's password field"
+        )
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise DashScopeConfigError(
@@ -139,10 +144,6 @@ def normalize_base_url(value: str, *, port: int | None = None, field_name: str =
         raise DashScopeConfigError(f"{field_name} {value!r} is not a valid URL: {err}") from None
     if not host:
         raise DashScopeConfigError(f"{field_name} {value!r} has no host name; e.g. {DEFAULT_BASE_URL}")
-    if parts.username or parts.password:
-        raise DashScopeConfigError(
-            f"{field_name} must not carry credentials; put the API key in the connection's password field"
-        )
     if parts.query or parts.fragment:
         raise DashScopeConfigError(f"{field_name} {value!r} must not have a query or fragment")
     if scheme == "http" and not is_loopback_host(host):
@@ -178,8 +179,9 @@ def _float_extra(extra: Mapping[str, Any], key: str, default: float, *, minimum:
         number = float(value)
     except (TypeError, ValueError):
         number = math.nan
-    if not math.isfinite(number) or number <= minimum - 1e-12 or (minimum > 0 and number < minimum):
-        raise DashScopeConfigError(f"connection extra {key!r} must be a number of seconds > 0, got {value!r}")
+    if not math.isfinite(number) or number < minimum:
+        bound = "> 0" if minimum > 0 else ">= 0"
+        raise DashScopeConfigError(f"connection extra {key!r} must be a number of seconds {bound}, got {value!r}")
     return number
 
 
@@ -288,9 +290,9 @@ def validate_job_id(job_id: Any, *, field_name: str = "job_id") -> str:
         raise DashScopeConfigError(
             f"{field_name} is {len(job_id)} characters long (at most {MAX_JOB_ID_LENGTH}): {job_id[:40]!r}...; {hint}"
         )
-    bad = [ch for ch in job_id if ch in "/?#\\" or ch.isspace() or ord(ch) < 32 or ord(ch) == 127]
+    bad = [ch for ch in job_id if ch in "/?#\\" or ch.isspace() or unicodedata.category(ch)[0] == "C"]
     if bad or job_id in (".", ".."):
-        what = "'/', '?', '#', '\\', whitespace or control characters" if bad else "only dots"
+        what = "'/', '?', '#', '\\', whitespace, control or format characters" if bad else "only dots"
         raise DashScopeConfigError(f"{field_name} {job_id!r} is not a valid job id (it has {what}); {hint}")
     return job_id
 

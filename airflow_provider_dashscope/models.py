@@ -92,8 +92,11 @@ def _opt_int(output: dict[str, Any], key: str) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.lstrip("-").isdigit() and text.count("-") <= 1:
+            return int(text)
+        return None
     if isinstance(value, dict):  # some clients report usage as {"total_tokens": n}
         return _opt_int(value, "total_tokens")
     return None

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 ENV_API_KEY = "DASHSCOPE_API_KEY"
 ENV_BASE_URL = "DASHSCOPE_HTTP_BASE_URL"
 
+#: How long triggers on one event loop reuse a connection lookup.
+CONFIG_CACHE_SECONDS = 60.0
+
 #: Model Studio console pages per region (the fine-tune list; the job id is shown as a search hint).
 CONSOLE_URLS = {
     "cn-beijing": "https://bailian.console.aliyun.com/?tab=model#/efm/model_tuning",
@@ -193,8 +196,20 @@ class DashScopeHook(BaseHook):
         return self._config
 
     async def aget_config(self) -> wire.ClientConfig:
-        """The configuration, read without blocking the event loop (safe inside a trigger)."""
+        """The configuration, read without blocking the event loop (safe inside a trigger).
+
+        Triggers on one event loop that use the same connection share one lookup for a minute, so a triggerer
+        holding thousands of waits does not fetch the same connection thousands of times.
+        """
         if self._config is None:
+            from airflow_provider_dashscope._aio import loop_cache
+
+            cache = loop_cache()
+            key = ("config", self.dashscope_conn_id, self._timeout_override, self._max_retries_override)
+            cached = cache.get(key)
+            if cached is not None and cached[0] > time.monotonic():
+                self._config = cached[1]
+                return self._config
             from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
 
             try:
@@ -203,6 +218,7 @@ class DashScopeHook(BaseHook):
                 self._config = self._config_from_env()
             else:
                 self._config = self._config_from_connection(conn, await get_async_extra_dejson(conn))
+            cache[key] = (time.monotonic() + CONFIG_CACHE_SECONDS, self._config)
         return self._config
 
     def console_url(self, job_id: str) -> str:
