@@ -206,20 +206,23 @@ class DashScopeHook(BaseHook):
 
             cache = loop_cache()
             key = ("config", self.dashscope_conn_id, self._timeout_override, self._max_retries_override)
-            cached = cache.get(key)
-            if cached is not None and cached[0] > time.monotonic():
-                self._config = cached[1]
-                return self._config
-            from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
-
-            try:
-                conn = await get_async_connection(self.dashscope_conn_id, hook=self)
-            except AirflowNotFoundException:
-                self._config = self._config_from_env()
-            else:
-                self._config = self._config_from_connection(conn, await get_async_extra_dejson(conn))
-            cache[key] = (time.monotonic() + CONFIG_CACHE_SECONDS, self._config)
+            entry = cache.get(key)
+            if entry is None or entry[0] <= time.monotonic():
+                # One lookup in flight per connection: concurrent triggers await the same future.
+                future = asyncio.ensure_future(self._alookup_config())
+                entry = cache[key] = (time.monotonic() + CONFIG_CACHE_SECONDS, future)
+                future.add_done_callback(lambda f, key=key: f.exception() and cache.pop(key, None))
+            self._config = await asyncio.shield(entry[1])
         return self._config
+
+    async def _alookup_config(self) -> wire.ClientConfig:
+        from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
+
+        try:
+            conn = await get_async_connection(self.dashscope_conn_id, hook=self)
+        except AirflowNotFoundException:
+            return self._config_from_env()
+        return self._config_from_connection(conn, await get_async_extra_dejson(conn))
 
     def console_url(self, job_id: str) -> str:
         config = self.config
