@@ -11,6 +11,7 @@ import ipaddress
 import json
 import math
 import random
+import re
 import time
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from airflow_provider_dashscope._constants import DEFAULT_BASE_URL, REGIONS
 from airflow_provider_dashscope.exceptions import (
     AuthenticationError,
     ConflictError,
@@ -34,17 +36,8 @@ from airflow_provider_dashscope.exceptions import (
 )
 from airflow_provider_dashscope.models import DEFAULT_API_TIME_ZONE
 
-DEFAULT_BASE_URL = "https://dashscope-intl.aliyuncs.com/api/v1"
-
-#: Region shorthands for the documented API hosts.
-REGIONS: dict[str, str] = {
-    "ap-southeast-1": "https://dashscope-intl.aliyuncs.com/api/v1",
-    "cn-beijing": "https://dashscope.aliyuncs.com/api/v1",
-    "cn-hongkong": "https://cn-hongkong.dashscope.aliyuncs.com/api/v1",
-    "us-east-1": "https://dashscope-us.aliyuncs.com/api/v1",
-}
-
 MAX_JOB_ID_LENGTH = 256
+_PLAIN_JOB_ID = re.compile(r"[A-Za-z0-9._~-]{1,%d}" % MAX_JOB_ID_LENGTH)
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 _ERROR_EXCERPT_CHARS = 200
 
@@ -281,6 +274,8 @@ class ApiRequest:
 
 def validate_job_id(job_id: Any, *, field_name: str = "job_id") -> str:
     """Return ``job_id`` if it can safely go into a URL path, else raise a ``ValueError`` that shows it."""
+    if isinstance(job_id, str) and _PLAIN_JOB_ID.fullmatch(job_id) and job_id not in (".", ".."):
+        return job_id  # the common case, without the character-by-character check below
     hint = "pass the id the create call returned, e.g. 'ft-202410291653-1c7f'"
     if not isinstance(job_id, str):
         raise DashScopeConfigError(f"{field_name} must be a string, got {type(job_id).__name__} {job_id!r}; {hint}")

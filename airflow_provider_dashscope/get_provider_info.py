@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_dashscope._wire import DEFAULT_BASE_URL, REGIONS
+from airflow_provider_dashscope._constants import DEFAULT_BASE_URL, REGIONS
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": ["schema", "login", "port"],

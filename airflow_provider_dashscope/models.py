@@ -8,6 +8,7 @@ lost.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -21,6 +22,8 @@ log = logging.getLogger(__name__)
 #: The API returns ``create_time``/``end_time`` as ``YYYY-MM-DD HH:MM:SS`` with no zone. Job ids, times and log
 #: lines share one server clock, which points at Beijing time (UTC+8). Configurable per connection.
 DEFAULT_API_TIME_ZONE = "Asia/Shanghai"
+
+_API_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})")
 
 
 class JobStatus(str, Enum):
@@ -70,6 +73,12 @@ def parse_api_time(value: Any, time_zone: str = DEFAULT_API_TIME_ZONE) -> pendul
     """
     if not isinstance(value, str) or not value.strip():
         return None
+    match = _API_TIME.fullmatch(value)
+    if match:  # the documented form, parsed without the general parser
+        try:
+            return pendulum.datetime(*(int(part) for part in match.groups()), tz=time_zone)
+        except (ValueError, OverflowError):
+            return None
     try:
         parsed = pendulum.parse(value.strip(), tz=time_zone, strict=False)
     except (ValueError, TypeError, OverflowError):

@@ -270,6 +270,8 @@ class DashScopeHook(BaseHook):
 
     def _send(self, request: wire.ApiRequest) -> tuple[Any, str | None]:
         config = self.config
+        if config.retry.max_attempts == 1:  # no retry budget: skip the retry machinery (the trigger's case)
+            return self._send_once(request, config)
         retrying = Retrying(sleep=self._sleep, **self._retry_kwargs(request, config))
         return retrying(self._send_once, request, config)
 
@@ -343,6 +345,8 @@ class DashScopeHook(BaseHook):
 
         config = await self.aget_config()
         async with shared_session() as session:
+            if config.retry.max_attempts == 1:  # the trigger polls once per interval and counts failures itself
+                return await self._asend_once(session, request, config)
             retrying = AsyncRetrying(sleep=self._asleep, **self._retry_kwargs(request, config))
             return await retrying(self._asend_once, session, request, config)
 
