@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import weakref
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, AsyncIterator
+from typing import AsyncIterator
 
-if TYPE_CHECKING:
-    import aiohttp
+import aiohttp
 
 #: Connections kept to the API per event loop. Polls are short; a few hundred sockets serve thousands of waits.
 CONNECTION_POOL_LIMIT = 256
@@ -31,8 +30,6 @@ _sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSession] = 
 
 
 def _new_session() -> aiohttp.ClientSession:
-    import aiohttp
-
     connector = aiohttp.TCPConnector(limit=CONNECTION_POOL_LIMIT, ttl_dns_cache=300, enable_cleanup_closed=True)
     # Timeouts are set per request; cookies are never needed by the API.
     return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False)

@@ -8,6 +8,7 @@ import platform
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Callable
+from urllib.parse import quote, urlsplit
 
 import requests
 from tenacity import AsyncRetrying, RetryCallState, Retrying
@@ -55,14 +56,16 @@ def _user_agent() -> str:
 
 
 def console_url(job_id: str, region: str | None = None, base_url: str | None = None) -> str:
-    """Link to the job in the Model Studio console of its region (the international console by default)."""
-    if region is None and base_url:
-        from urllib.parse import urlsplit
+    """Link to the job in the Model Studio console of its region (the international console by default).
 
-        region = _HOST_REGIONS.get(urlsplit(base_url).hostname or "")
+    For a loopback base URL (the local emulator) the link is the job's own API URL there.
+    """
+    host = urlsplit(base_url).hostname if base_url else None
+    if base_url and wire.is_loopback_host(host):
+        return f"{base_url}/fine-tunes/{quote(job_id, safe='')}"
+    if region is None and host:
+        region = _HOST_REGIONS.get(host)
     page = CONSOLE_URLS.get(region or "ap-southeast-1", CONSOLE_URLS["ap-southeast-1"])
-    from urllib.parse import quote
-
     return f"{page}?jobId={quote(job_id, safe='')}"
 
 

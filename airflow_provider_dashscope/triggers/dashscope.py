@@ -10,9 +10,12 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+# Imported here, not inside run(): an import on the triggerer's event loop would block every other trigger.
 from airflow_provider_dashscope import _waiting
+from airflow_provider_dashscope._aio import shared_session
 from airflow_provider_dashscope._wire import is_transient, validate_job_id
 from airflow_provider_dashscope.exceptions import DashScopeError, NotFoundError, UnsupportedOperationError
+from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
 
 #: Each sleep between polls is the poll interval times a factor drawn from this range, so waits started
 #: together drift apart instead of polling in lock-step.
@@ -73,9 +76,7 @@ class DashScopeFineTuneJobTrigger(BaseTrigger):
             },
         )
 
-    def _hook(self):
-        from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
-
+    def _hook(self) -> DashScopeHook:
         # One attempt per poll: the trigger's own failure budget and poll schedule do the retrying.
         return DashScopeHook(self.dashscope_conn_id, max_retries=0)
 
@@ -94,8 +95,6 @@ class DashScopeFineTuneJobTrigger(BaseTrigger):
         return delay
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_dashscope._aio import shared_session
-
         async with shared_session():
             event = await self._wait()
         yield TriggerEvent(event)
@@ -169,9 +168,6 @@ class DashScopeFineTuneJobTrigger(BaseTrigger):
         """Cancel the job when a user kills the deferred task (Airflow 3.3+); never on a triggerer restart."""
         if not self.cancel_on_kill:
             return
-        from airflow_provider_dashscope._aio import shared_session
-        from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
-
         async with shared_session():
             try:
                 await DashScopeHook(self.dashscope_conn_id).acancel_fine_tune_job(self.job_id)
