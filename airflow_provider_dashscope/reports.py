@@ -75,8 +75,6 @@ UNKNOWN_BASE_MODEL = "(unknown)"
 #: Label of the row that spans every base model in the durations table.
 ALL_BASE_MODELS = "(all)"
 
-_TERMINAL = ("SUCCEEDED", "FAILED", "CANCELED")
-
 
 # ------------------------------------------------------------------------------------------------------------
 # The report's parts
@@ -128,7 +126,14 @@ class DurationStats:
         values = sorted(durations)
         if not values:
             return cls(base_model, 0, None, None, None, 0.0)
-        return cls(base_model, len(values), values[0], float(statistics.median(values)), values[-1], float(sum(values)))
+        return cls(
+            base_model,
+            count=len(values),
+            min=float(values[0]),
+            median=float(statistics.median(values)),
+            max=float(values[-1]),
+            total=float(sum(values)),
+        )
 
 
 @dataclass(frozen=True)
@@ -193,7 +198,8 @@ class FineTuneReport:
             lines.append("Durations: no finished job in the window")
         if self.failures:
             shown = "; ".join(
-                f"{f.job_id} {f.code or '-'}: {_one_line(f.message or '')}"[:160] for f in self.failures[:5]
+                (f"{f.job_id} {f.code or '-'}" + (f": {_one_line(f.message)}" if f.message else ""))[:160]
+                for f in self.failures[:5]
             )
             more = f"; and {len(self.failures) - 5} more" if len(self.failures) > 5 else ""
             lines.append(f"Failures: {len(self.failures)}: {shown}{more}")
@@ -409,15 +415,14 @@ def _check_window(start: Any, end: Any) -> None:
 
 
 def _row(job: FineTuneJob) -> JobRow:
-    status = str(job.status)
     assert job.create_time is not None
     duration = None
-    if status in _TERMINAL and job.end_time is not None and job.end_time >= job.create_time:
+    if job.is_terminal and job.end_time is not None and job.end_time >= job.create_time:
         duration = (job.end_time - job.create_time).total_seconds()
     return JobRow(
         job_id=job.job_id,
         job_name=job.job_name,
-        status=status,
+        status=str(job.status),
         model=job.model,
         base_model=job.base_model,
         create_time=job.create_time,
@@ -472,6 +477,7 @@ def _write_atomically(path: str, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be read by other tools
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -1,0 +1,247 @@
+"""`airflow dags test` of every example DAG, in a fresh AIRFLOW_HOME each, against the emulator on 127.0.0.1.
+
+Each test runs the venv's own ``airflow`` CLI (next to ``sys.executable``) as a subprocess: ``airflow db migrate``
+then ``airflow dags test``; the emulator runs in the pytest process. The connection comes from
+``AIRFLOW_CONN_DASHSCOPE_DEFAULT``, so no connection is stored anywhere.
+
+``test_every_example_dag_is_run_here`` fails when a file in ``example_dags/`` brings a DAG that no test here runs:
+add a test, and its DAG id to ``TESTED_DAGS``.
+
+The fixtures are kept in this file on purpose (``tests/dags/conftest.py`` belongs to other DAG tests).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_dashscope.emulator.testing import EmulatorThread
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE_DAGS = REPO / "example_dags"
+AIRFLOW = Path(sys.executable).parent / "airflow"
+CLI_TIMEOUT = 180.0
+
+#: Every example DAG id, and the test below that runs it with `airflow dags test`.
+TESTED_DAGS = {
+    "dashscope_finetune_gate": "test_gate_dag_waits_for_the_job_and_deploys_its_result",
+    "dashscope_finetune_report": "test_report_dag_writes_the_report_of_its_data_interval",
+}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Fixtures and helpers
+# ------------------------------------------------------------------------------------------------------------
+class StartsOnFirstPoll:
+    """An emulator clock that stands still until ``start()``, then runs in real time.
+
+    The gate test seeds a job whose few seconds of training begin only when the DAG's sensor first asks about
+    it, so the sensor always sees it unfinished and has to defer, however slowly Airflow starts.
+    """
+
+    def __init__(self, epoch: float) -> None:
+        self._epoch = epoch
+        self._started: float | None = None
+
+    def start(self) -> None:
+        if self._started is None:
+            self._started = time.monotonic()
+
+    def __call__(self) -> float:
+        return self._epoch + (0.0 if self._started is None else time.monotonic() - self._started)
+
+
+@pytest.fixture
+def clock() -> StartsOnFirstPoll:
+    return StartsOnFirstPoll(time.time())
+
+
+@pytest.fixture
+def emulator(clock: StartsOnFirstPoll):
+    with EmulatorThread(clock=clock, pending_seconds=0, running_seconds=3, random_seed=3) as emu:
+        yield emu
+
+
+@pytest.fixture
+def airflow_env(tmp_path: Path, emulator: EmulatorThread) -> dict[str, str]:
+    """The environment of the CLI: a fresh, migrated AIRFLOW_HOME, the example DAGs, the emulator connection."""
+    home = tmp_path / "airflow-home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_", "DASHSCOPE_"))}
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__DAGS_FOLDER=str(EXAMPLE_DAGS),
+        AIRFLOW_CONN_DASHSCOPE_DEFAULT=json.dumps(
+            {"conn_type": "dashscope", "password": emulator.api_key, "host": emulator.base_url}
+        ),
+        DASHSCOPE_EXAMPLE_POLL_INTERVAL="0.5",
+        PYTHONUNBUFFERED="1",
+    )
+    migrate = run_cli(env, tmp_path / "db-migrate.log", "db", "migrate")
+    assert migrate.returncode == 0, f"airflow db migrate failed:\n{migrate.tail}"
+    return env
+
+
+class CliResult:
+    def __init__(self, returncode: int, output: str) -> None:
+        self.returncode = returncode
+        self.output = output
+
+    @property
+    def tail(self) -> str:
+        return self.output[-6000:]
+
+
+def run_cli(env: dict[str, str], log_path: Path, *args: str) -> CliResult:
+    """Run ``airflow <args>``; stdout and stderr go to ``log_path``. On timeout its process group is killed."""
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [str(AIRFLOW), *args], env=env, cwd=str(log_path.parent), stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        try:
+            returncode = process.wait(timeout=CLI_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)  # the group this test started, by the child's own id
+            process.wait()
+            pytest.fail(f"airflow {' '.join(args)} took over {CLI_TIMEOUT:.0f} s:\n{log_path.read_text()[-6000:]}")
+    return CliResult(returncode, log_path.read_text(encoding="utf-8", errors="replace"))
+
+
+def start_clock_on_first_poll(emu: EmulatorThread, clock: StartsOnFirstPoll, job_id: str) -> threading.Event:
+    """Start ``clock`` as soon as the emulator serves the first request about ``job_id``; set the event to stop."""
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            if emu.request_count(job_id=job_id):
+                clock.start()
+                return
+            stop.wait(0.05)
+
+    threading.Thread(target=watch, name="start-clock-on-first-poll", daemon=True).start()
+    return stop
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The DAGs
+# ------------------------------------------------------------------------------------------------------------
+def test_every_example_dag_is_run_here():
+    """Parse example_dags/: every file must bring a DAG, and every DAG must be run by a test in this file."""
+    try:  # Airflow 3
+        from airflow.dag_processing.dagbag import DagBag
+
+        bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
+    except ImportError:  # Airflow 2
+        from airflow.models.dagbag import DagBag
+
+        bag = DagBag(dag_folder=str(EXAMPLE_DAGS), include_examples=False)
+    assert bag.import_errors == {}
+    found = sorted(bag.dag_ids)
+    assert found == sorted(TESTED_DAGS), f"example DAGs {found} vs DAGs tested here {sorted(TESTED_DAGS)}"
+    files_with_dags = {Path(bag.dags[dag_id].fileloc).resolve() for dag_id in found}
+    example_files = {p.resolve() for p in EXAMPLE_DAGS.glob("*.py") if p.name != "__init__.py"}
+    assert example_files - files_with_dags == set(), "a file in example_dags/ defines no DAG that is tested here"
+    assert all(callable(globals().get(name)) for name in TESTED_DAGS.values())
+
+
+def test_report_dag_imports_no_provider_module_at_parse_time(tmp_path):
+    """The DAG processor parses the file often: the hook, the models and the report code load only in the task."""
+    code = (
+        "import runpy, sys\n"
+        "import airflow\n"
+        "before = set(sys.modules)\n"
+        f"namespace = runpy.run_path({str(EXAMPLE_DAGS / 'example_dashscope_finetune_report.py')!r})\n"
+        "assert namespace['dag'].dag_id == 'dashscope_finetune_report'\n"
+        "print(sorted(m for m in set(sys.modules) - before if m.startswith('airflow_provider_dashscope')))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
+    env["AIRFLOW_HOME"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=CLI_TIMEOUT, cwd=str(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_gate_dag_waits_for_the_job_and_deploys_its_result(emulator, clock, airflow_env, tmp_path):
+    job_id = "ft-202611201200-9a7e"
+    emulator.seed({"job_id": job_id, "model": "qwen3-14b", "usage": 4321})
+    stop = start_clock_on_first_poll(emulator, clock, job_id)
+    try:
+        result = run_cli(
+            airflow_env, tmp_path / "dags-test.log",
+            "dags", "test", "dashscope_finetune_gate", "-c", json.dumps({"job_id": job_id}),
+        )
+    finally:
+        stop.set()
+
+    assert result.returncode == 0, result.tail
+    assert f"DEPLOY finetuned_output=qwen3-14b-{job_id} usage=4321" in result.output, result.tail
+    # It really waited: the first look saw the job running, then the trigger polled until it succeeded.
+    assert emulator.request_count("GET", "/fine-tunes/{job_id}", job_id=job_id) >= 3
+
+
+REPORT_JOBS = [
+    # (job_id suffix, base model, status, create_time and end_time in the emulator's UTC+8, usage, code, message)
+    ("r001", "qwen3-14b", "SUCCEEDED", "2026-11-19 08:00:00", "2026-11-19 09:00:00", 1000, None, None),
+    ("r002", "qwen3-14b", "FAILED", "2026-11-19 12:00:00", "2026-11-19 12:10:00", None, "InvalidDataset", "bad | row"),
+    ("r003", "qwen3-8b", "SUCCEEDED", "2026-11-19 20:00:00", "2026-11-19 21:30:00", 2500, None, None),
+    ("r004", "qwen3-8b", "RUNNING", "2026-11-20 07:59:59", None, None, None, None),
+    ("r005", "qwen3-8b", "CANCELED", "2026-11-19 10:00:00", "2026-11-19 10:05:00", 300, None, None),
+    ("x001", "qwen3-14b", "SUCCEEDED", "2026-11-20 08:00:00", "2026-11-20 09:00:00", 99_999, None, None),
+    ("x002", "qwen3-8b", "SUCCEEDED", "2026-11-19 07:59:59", "2026-11-19 09:00:00", 88_888, None, None),
+]
+
+
+def test_report_dag_writes_the_report_of_its_data_interval(emulator, airflow_env, tmp_path):
+    # A manual run with logical date 2026-11-20 covers the day before it (on Airflow 2 and 3 alike):
+    # [2026-11-19 00:00, 2026-11-20 00:00) UTC, i.e. 08:00 to 08:00 in the emulator's UTC+8.
+    specs = []
+    for suffix, base_model, status, created, ended, usage, code, message in REPORT_JOBS:
+        spec = {"job_id": f"ft-202611190800-{suffix}", "model": base_model, "status": status, "create_time": created}
+        spec.update({k: v for k, v in (("end_time", ended), ("usage", usage), ("code", code), ("message", message))
+                     if v is not None})
+        specs.append(spec)
+    emulator.seed(specs)
+    report_dir = tmp_path / "reports"
+    airflow_env["DASHSCOPE_REPORT_DIR"] = str(report_dir)
+
+    result = run_cli(airflow_env, tmp_path / "dags-test.log", "dags", "test", "dashscope_finetune_report", "2026-11-20")
+
+    assert result.returncode == 0, result.tail
+    assert "5 job(s) created in the window (7 listed, 0 undated)" in result.output, result.tail
+    csv_path = report_dir / "dashscope_finetune_report_20261119.csv"
+    md_path = report_dir / "dashscope_finetune_report_20261119.md"
+    assert sorted(p.name for p in report_dir.iterdir()) == [csv_path.name, md_path.name]
+
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["job_id"][-4:], r["status"], r["usage"], r["duration_seconds"]) for r in rows] == [
+        ("r001", "SUCCEEDED", "1000", "3600"),
+        ("r005", "CANCELED", "300", "300"),
+        ("r002", "FAILED", "", "600"),
+        ("r003", "SUCCEEDED", "2500", "5400"),
+        ("r004", "RUNNING", "", ""),
+    ]
+    assert rows[0]["create_time"] == "2026-11-19T00:00:00+00:00"
+
+    markdown = md_path.read_text(encoding="utf-8")
+    assert "- Window: 2026-11-19T00:00:00+00:00 (inclusive) to 2026-11-20T00:00:00+00:00 (exclusive)" in markdown
+    assert "- Jobs created in the window: 5\n" in markdown
+    assert "| RUNNING | 1 |\n| CANCELING | 0 |\n| SUCCEEDED | 2 |\n| FAILED | 1 |\n| CANCELED | 1 |\n" in markdown
+    assert "| qwen3-14b | 2 | 1 | 1000 |\n| qwen3-8b | 3 | 2 | 2800 |\n| Total | 5 | 3 | 3800 |\n" in markdown
+    assert "| (all) | 4 | 300 | 2100 | 5400 | 9900 |\n" in markdown
+    assert (
+        "| ft-202611190800-r002 | qwen3-14b | FAILED | InvalidDataset | bad \\| row | 2026-11-19T04:10:00+00:00 |\n"
+    ) in markdown
