@@ -238,7 +238,8 @@ class FineTuneJobPage:
 
     page_no: int
     page_size: int
-    total: int
+    #: Jobs across all pages, or ``None`` when the API did not say.
+    total: int | None
     jobs: tuple[FineTuneJob, ...]
     request_id: str | None = None
 
@@ -259,7 +260,7 @@ class FineTuneJobPage:
         return cls(
             page_no=_opt_int(output, "page_no") or 1,
             page_size=_opt_int(output, "page_size") or len(jobs),
-            total=_opt_int(output, "total") or 0,
+            total=_opt_int(output, "total"),
             jobs=jobs,
             request_id=request_id,
         )

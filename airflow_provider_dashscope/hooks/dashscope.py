@@ -7,6 +7,7 @@ import os
 import platform
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import quote, urlsplit
 
@@ -419,18 +420,32 @@ class DashScopeHook(BaseHook):
         output, request_id = await self._asend(wire.list_jobs_request(page_no, page_size, model))
         return FineTuneJobPage.from_api(output, request_id, time_zone=self._config.time_zone)
 
-    def iter_fine_tune_jobs(self, page_size: int = 100, model: str | None = None) -> Iterator[FineTuneJob]:
-        """Every job, page after page. A job that moves to the next page while paging is yielded once."""
+    def iter_fine_tune_jobs(
+        self, page_size: int = 100, model: str | None = None, created_after: datetime | None = None
+    ) -> Iterator[FineTuneJob]:
+        """Every job, newest first, page after page; each job once even if jobs shift pages while paging.
+
+        :param created_after: Stop at the first job created before this aware datetime (the API lists newest
+            first, so later pages hold only older jobs).
+        """
         seen: set[str] = set()
+        fetched = 0
         page_no = 1
         while True:
             page = self.list_fine_tune_jobs(page_no=page_no, page_size=page_size, model=model)
             for job in page.jobs:
+                if created_after is not None and job.create_time is not None and job.create_time < created_after:
+                    return
                 if job.job_id not in seen:
                     seen.add(job.job_id)
                     yield job
-            if not page.jobs or page_no * page_size >= page.total:
+            fetched += len(page.jobs)
+            if not page.jobs:
                 return
+            if page.total is not None and fetched >= page.total:
+                return
+            if page.total is None and len(page.jobs) < page_size:
+                return  # no total given: a short page is the last one
             page_no += 1
 
     def create_fine_tune_job(
@@ -486,7 +501,8 @@ class DashScopeHook(BaseHook):
             page = self.list_fine_tune_jobs(page_no=1, page_size=1)
         except Exception as err:
             return False, str(err)
-        return True, f"Connected to {self.config.base_url}; {page.total} fine-tune job(s) visible."
+        visible = f"{page.total} fine-tune job(s) visible" if page.total is not None else "listing works"
+        return True, f"Connected to {self.config.base_url}; {visible}."
 
 
 def _status_of(output: Any) -> str:

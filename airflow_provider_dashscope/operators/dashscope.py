@@ -357,13 +357,14 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
         try_number = getattr(context["ti"], "try_number", 1) or 1
         if try_number <= 1:
             return None
-        dag_run = context.get("dag_run")
-        run_start = getattr(dag_run, "start_date", None)
-        for seen, job in enumerate(hook.iter_fine_tune_jobs(page_size=100, model=self.model)):
+        run_start = getattr(context.get("dag_run"), "start_date", None)
+        # Jobs created before the DAG run started cannot be an earlier try's. The margin covers clock skew and a
+        # wrong guess of the zone the API's zone-less create_time is in.
+        created_after = run_start - timedelta(days=1) if run_start is not None else None
+        jobs = hook.iter_fine_tune_jobs(page_size=100, model=self.model, created_after=created_after)
+        for seen, job in enumerate(jobs):
             if seen >= self.REATTACH_SCAN_LIMIT:
                 break
-            if run_start is not None and job.create_time is not None and job.create_time < run_start - timedelta(minutes=5):
-                break  # newest first: everything after this predates the DAG run
             if job.job_name == job_name and job.status not in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.CANCELING):
                 return job
         return None

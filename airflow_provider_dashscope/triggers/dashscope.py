@@ -144,7 +144,7 @@ class DashScopeFineTuneJobTrigger(BaseTrigger):
                 if not announced:
                     announced = True
                     self.log.info(
-                        "Waiting for fine-tune job %s (status %s, polling every %.0f s): %s",
+                        "Waiting for fine-tune job %s (status %s, polling every %g s): %s",
                         self.job_id,
                         job.status_text,
                         self.poll_interval,
