@@ -30,6 +30,7 @@ from airflow_provider_dashscope.exceptions import (
     InvalidParameterError,
     InvalidResponseError,
     NotFoundError,
+    ResponseTooLargeError,
     ServiceUnavailableError,
     ThrottlingError,
     UnsupportedOperationError,
@@ -395,6 +396,55 @@ def encode_body(request: ApiRequest) -> bytes | None:
 # --------------------------------------------------------------------------------------------------------------
 # Responses
 # --------------------------------------------------------------------------------------------------------------
+class BodyCollector:
+    """Collects a response body within the size limit and the total time budget of one attempt."""
+
+    __slots__ = ("_chunks", "_size", "_limit", "_deadline", "_budget", "_request", "_url")
+
+    def __init__(self, config: ClientConfig, request: ApiRequest, url: str, started: float) -> None:
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._limit = config.max_response_bytes
+        self._budget = config.connect_timeout + config.read_timeout
+        self._deadline = started + self._budget
+        self._request = request
+        self._url = url
+
+    def check_declared(self, content_length: Any) -> None:
+        """Refuse at once a body whose ``Content-Length`` is over the limit."""
+        try:
+            declared = int(content_length)
+        except (TypeError, ValueError):
+            return
+        if declared > self._limit:
+            raise ResponseTooLargeError(
+                f"DashScope {self._request.label}: the response declares {declared} bytes, "
+                f"over the {self._limit}-byte limit",
+                method=self._request.method,
+                url=self._url,
+            )
+
+    def feed(self, chunk: bytes, now: float) -> None:
+        self._size += len(chunk)
+        if self._size > self._limit:
+            raise ResponseTooLargeError(
+                f"DashScope {self._request.label}: the response is over the {self._limit}-byte limit",
+                method=self._request.method,
+                url=self._url,
+            )
+        self._chunks.append(chunk)
+        if now > self._deadline:
+            raise DashScopeTransportError(
+                f"DashScope {self._request.label}: the response took longer than {self._budget:g} s",
+                method=self._request.method,
+                url=self._url,
+                timeout=True,
+            )
+
+    def body(self) -> bytes:
+        return b"".join(self._chunks)
+
+
 _ERRORS_BY_STATUS: dict[int, type[DashScopeAPIError]] = {
     400: InvalidParameterError,
     401: AuthenticationError,
@@ -409,15 +459,27 @@ _ERRORS_BY_STATUS: dict[int, type[DashScopeAPIError]] = {
 }
 
 
+_ERRORS_BY_CODE: dict[str, type[DashScopeAPIError]] = {
+    "InvalidParameter": InvalidParameterError,
+    "UnsupportedOperation": UnsupportedOperationError,
+    "InvalidApiKey": AuthenticationError,
+    "NotFound": NotFoundError,
+    "Conflict": ConflictError,
+    "InternalError": InternalServerError,
+}
+
+
 def error_class(status: int, code: str | None) -> type[DashScopeAPIError]:
-    if code == "UnsupportedOperation":
-        return UnsupportedOperationError
+    """The exception for an error answer: the API's code when it is a known one, else the HTTP status."""
+    if code:
+        if code in _ERRORS_BY_CODE:
+            return _ERRORS_BY_CODE[code]
+        if code.startswith("Throttling"):
+            return ThrottlingError
     if status in _ERRORS_BY_STATUS:
         return _ERRORS_BY_STATUS[status]
     if status >= 500:
         return InternalServerError
-    if code and code.startswith("Throttling"):
-        return ThrottlingError
     return DashScopeAPIError
 
 
@@ -537,12 +599,14 @@ def is_transient(error: BaseException, *, idempotent: bool = True) -> bool:
     Connection failures, timeouts, 429 and 5xx gateway errors are transient. For a request that is not idempotent
     (creating a job) only failures that prove the server did not act are retried: a refused connection and 429.
     """
+    if isinstance(error, ResponseTooLargeError):
+        return False
     if isinstance(error, DashScopeTransportError):
         return idempotent or error.connect_failed
     if isinstance(error, InvalidResponseError):
         return idempotent
     if isinstance(error, DashScopeAPIError):
-        if error.status_code == 429:
+        if error.status_code == 429 or isinstance(error, ThrottlingError):
             return True
         return idempotent and error.status_code in RETRYABLE_STATUSES
     return False

@@ -38,6 +38,10 @@ class DashScopeTransportError(DashScopeError):
         self.connect_failed = connect_failed
 
 
+class ResponseTooLargeError(DashScopeTransportError):
+    """The response body is over the size limit; never retried (the same answer would come again)."""
+
+
 class DashScopeAPIError(DashScopeError):
     """The API answered with an error status (or an unusable body)."""
 

@@ -132,7 +132,7 @@ class FineTuneJob:
     base_model: str | None = None
     training_file_ids: tuple[str, ...] = ()
     validation_file_ids: tuple[str, ...] = ()
-    hyper_parameters: dict[str, Any] = field(default_factory=dict)
+    hyper_parameters: dict[str, Any] = field(default_factory=dict, hash=False)
     training_type: str | None = None
     create_time: pendulum.DateTime | None = None
     end_time: pendulum.DateTime | None = None

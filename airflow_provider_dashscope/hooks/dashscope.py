@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import quote, urlsplit
 
 import requests
+import requests.auth
+import urllib3
 from tenacity import AsyncRetrying, RetryCallState, Retrying
 
 from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
@@ -125,10 +127,13 @@ class DashScopeHook(BaseHook):
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
-        from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
-        from flask_babel import lazy_gettext
-        from wtforms import IntegerField, StringField
-        from wtforms.validators import NumberRange, Optional
+        try:
+            from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+            from flask_babel import lazy_gettext
+            from wtforms import IntegerField, StringField
+            from wtforms.validators import NumberRange, Optional
+        except ImportError:  # no Flask UI here (Airflow 3 reads the fields from the provider metadata)
+            return {}
 
         return {
             "region": StringField(lazy_gettext("Region"), widget=BS3TextFieldWidget()),
@@ -215,7 +220,7 @@ class DashScopeHook(BaseHook):
                 # One lookup in flight per connection: concurrent triggers await the same future.
                 future = asyncio.ensure_future(self._alookup_config())
                 entry = cache[key] = (time.monotonic() + CONFIG_CACHE_SECONDS, future)
-                future.add_done_callback(lambda f, key=key: f.exception() and cache.pop(key, None))
+                future.add_done_callback(lambda f, key=key: (f.cancelled() or f.exception()) and cache.pop(key, None))
             self._config = await asyncio.shield(entry[1])
         return self._config
 
@@ -282,64 +287,36 @@ class DashScopeHook(BaseHook):
     def _send_once(self, request: wire.ApiRequest, config: wire.ClientConfig) -> tuple[Any, str | None]:
         url = request.url(config)
         started = time.monotonic()
+        headers = wire.build_headers(config, request, self.user_agent)
         try:
             response = self.get_conn().request(
                 request.method,
                 url,
                 params=request.params,
                 data=wire.encode_body(request),
-                headers=wire.build_headers(config, request, self.user_agent),
+                headers=headers,
+                # An explicit auth keeps requests from replacing the key with ~/.netrc credentials.
+                auth=_HeaderAuth(headers["Authorization"]),
                 timeout=(config.connect_timeout, config.read_timeout),
                 stream=True,
             )
         except requests.exceptions.RequestException as err:
             raise _transport_error(err, request, url) from None
         try:
-            body = self._read_body(response, config, started, request, url)
+            collector = wire.BodyCollector(config, request, url, started)
+            collector.check_declared(response.headers.get("Content-Length"))
+            read = getattr(response.raw, "read1", None) or response.raw.read
+            while True:
+                # read1 returns what one socket read brings, so a server that drips bytes meets the deadline.
+                chunk = read(65536, decode_content=True)
+                if not chunk:
+                    break
+                collector.feed(chunk, time.monotonic())
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as err:
+            raise _transport_error(err, request, url) from None
         finally:
             response.close()
-        return wire.parse_response(response.status_code, response.headers, body, job_id=request.job_id)
-
-    @staticmethod
-    def _read_body(
-        response: requests.Response,
-        config: wire.ClientConfig,
-        started: float,
-        request: wire.ApiRequest,
-        url: str,
-    ) -> bytes:
-        limit = config.max_response_bytes
-        declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > limit:
-            raise DashScopeTransportError(
-                f"DashScope {request.label}: the response declares {declared} bytes, over the {limit}-byte limit",
-                method=request.method,
-                url=url,
-            )
-        chunks: list[bytes] = []
-        size = 0
-        deadline = started + config.connect_timeout + config.read_timeout
-        try:
-            for chunk in response.iter_content(chunk_size=65536):
-                size += len(chunk)
-                if size > limit:
-                    raise DashScopeTransportError(
-                        f"DashScope {request.label}: the response is over the {limit}-byte limit",
-                        method=request.method,
-                        url=url,
-                    )
-                chunks.append(chunk)
-                if time.monotonic() > deadline:
-                    raise DashScopeTransportError(
-                        f"DashScope {request.label}: the response took longer than "
-                        f"{config.connect_timeout + config.read_timeout:.0f} s",
-                        method=request.method,
-                        url=url,
-                        timeout=True,
-                    )
-        except requests.exceptions.RequestException as err:
-            raise _transport_error(err, request, url) from None
-        return b"".join(chunks)
+        return wire.parse_response(response.status_code, response.headers, collector.body(), job_id=request.job_id)
 
     # ----------------------------------------------------------------------------------------------------------
     # Async transport
@@ -358,43 +335,32 @@ class DashScopeHook(BaseHook):
         self, session: aiohttp.ClientSession, request: wire.ApiRequest, config: wire.ClientConfig
     ) -> tuple[Any, str | None]:
         import aiohttp
+        from yarl import URL
 
         url = request.url(config)
+        started = time.monotonic()
         timeout = aiohttp.ClientTimeout(
             total=config.connect_timeout + config.read_timeout,
             sock_connect=config.connect_timeout,
             sock_read=config.read_timeout,
         )
-        limit = config.max_response_bytes
         try:
             async with session.request(
                 request.method,
-                url,
+                URL(url, encoded=True),  # the path is quoted already; keep ';', '=', '@' quoted
                 params=request.params,
                 data=wire.encode_body(request),
                 headers=wire.build_headers(config, request, self.user_agent),
                 timeout=timeout,
             ) as response:
-                if response.content_length is not None and response.content_length > limit:
-                    raise DashScopeTransportError(
-                        f"DashScope {request.label}: the response declares {response.content_length} bytes, "
-                        f"over the {limit}-byte limit",
-                        method=request.method,
-                        url=url,
-                    )
-                body = bytearray()
+                collector = wire.BodyCollector(config, request, url, started)
+                collector.check_declared(response.content_length)
                 async for chunk in response.content.iter_chunked(65536):
-                    body += chunk
-                    if len(body) > limit:
-                        raise DashScopeTransportError(
-                            f"DashScope {request.label}: the response is over the {limit}-byte limit",
-                            method=request.method,
-                            url=url,
-                        )
+                    collector.feed(chunk, time.monotonic())
                 status, headers = response.status, response.headers
         except (aiohttp.ClientError, asyncio.TimeoutError) as err:
             raise _transport_error(err, request, url) from None
-        return wire.parse_response(status, headers, bytes(body), job_id=request.job_id)
+        return wire.parse_response(status, headers, collector.body(), job_id=request.job_id)
 
     # ----------------------------------------------------------------------------------------------------------
     # The API
@@ -428,6 +394,14 @@ class DashScopeHook(BaseHook):
         :param created_after: Stop at the first job created before this aware datetime (the API lists newest
             first, so later pages hold only older jobs).
         """
+        if created_after is not None and created_after.utcoffset() is None:
+            raise DashScopeConfigError(
+                f"created_after must be a timezone-aware datetime (e.g. pendulum.now('UTC')), got {created_after!r}"
+            )
+        wire.list_jobs_request(1, page_size, model)  # checks the arguments before the first request
+        return self._iter_pages(page_size, model, created_after)
+
+    def _iter_pages(self, page_size: int, model: str | None, created_after: datetime | None) -> Iterator[FineTuneJob]:
         seen: set[str] = set()
         fetched = 0
         page_no = 1
@@ -491,7 +465,8 @@ class DashScopeHook(BaseHook):
         return FineTuneJobLogs.from_api(output, request_id)
 
     def tail_fine_tune_job_logs(self, job_id: str, lines: int = 20) -> list[str]:
-        """The last ``lines`` lines of a job's training log (two cheap calls)."""
+        """The last ``lines`` lines (1 to 1000) of a job's training log (two cheap calls)."""
+        wire.job_logs_request(job_id, 0, lines)  # checks job_id and lines before any request
         total = self.get_fine_tune_job_logs(job_id, offset=0, line=1).total
         return list(self.get_fine_tune_job_logs(job_id, offset=max(0, total - lines), line=max(1, lines)).lines)
 
@@ -522,19 +497,24 @@ def _mask(secret: str) -> None:
 
 def _transport_error(err: BaseException, request: wire.ApiRequest, url: str) -> DashScopeTransportError:
     """Map a client library's exception to a typed error that names the call but never a header."""
-    connect_failed = False
-    timeout = False
     kind = type(err).__name__
-    if isinstance(err, requests.exceptions.RequestException):
-        timeout = isinstance(err, requests.exceptions.Timeout)
-        connect_failed = isinstance(err, requests.exceptions.ConnectTimeout) or (
-            isinstance(err, requests.exceptions.ConnectionError) and _is_connect_failure(err)
+    if isinstance(err, (requests.exceptions.RequestException, urllib3.exceptions.HTTPError)):
+        reason = _root_reason(err)
+        connect_failed = isinstance(err, requests.exceptions.ConnectTimeout) or isinstance(
+            reason, urllib3.exceptions.NewConnectionError
         )
-    else:
+        timeout = isinstance(err, requests.exceptions.Timeout) or (
+            isinstance(reason, (urllib3.exceptions.ReadTimeoutError, TimeoutError)) and not connect_failed
+        )
+    elif isinstance(err, (asyncio.TimeoutError, TimeoutError)):
+        connect_failed, timeout = False, True
+    elif type(err).__module__.startswith("aiohttp"):
         import aiohttp
 
-        timeout = isinstance(err, (asyncio.TimeoutError, aiohttp.ServerTimeoutError))
         connect_failed = isinstance(err, aiohttp.ClientConnectorError)
+        timeout = isinstance(err, aiohttp.ServerTimeoutError)
+    else:  # an OSError while reading the body
+        connect_failed, timeout = False, False
     what = "timed out" if timeout else ("could not connect" if connect_failed else "failed")
     where = f" (job_id={request.job_id})" if request.job_id else ""
     return DashScopeTransportError(
@@ -546,12 +526,24 @@ def _transport_error(err: BaseException, request: wire.ApiRequest, url: str) -> 
     )
 
 
-def _is_connect_failure(err: requests.exceptions.ConnectionError) -> bool:
-    from urllib3.exceptions import NewConnectionError
+def _root_reason(err: BaseException) -> BaseException:
+    """The urllib3 error inside a requests error (``ConnectionError(MaxRetryError(reason=...))``)."""
+    reason = err.args[0] if isinstance(err, requests.exceptions.RequestException) and err.args else err
+    return getattr(reason, "reason", None) or reason
 
-    reason = err.args[0] if err.args else None
-    reason = getattr(reason, "reason", reason)
-    return isinstance(reason, NewConnectionError)
+
+class _HeaderAuth(requests.auth.AuthBase):
+    """Sets the Authorization header; as an explicit auth it also turns off requests' .netrc lookup."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self._value
+        return request
+
+    def __repr__(self) -> str:
+        return "_HeaderAuth(<hidden>)"
 
 
 def _safe_reason(err: BaseException) -> str:
