@@ -43,7 +43,7 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 _ERROR_EXCERPT_CHARS = 200
 
 # HTTP statuses worth another attempt. 400, 401, 403, 404 and 409 never are.
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 # --------------------------------------------------------------------------------------------------------------

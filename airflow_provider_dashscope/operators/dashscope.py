@@ -362,9 +362,14 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
         # wrong guess of the zone the API's zone-less create_time is in.
         created_after = run_start - timedelta(days=1) if run_start is not None else None
         jobs = hook.iter_fine_tune_jobs(page_size=100, model=self.model, created_after=created_after)
+        # The default name is unique to this task instance; a name the DAG author chose may repeat from run to
+        # run, so then only a job created since this DAG run started can be an earlier try's.
+        started_after = run_start - timedelta(minutes=5) if (self.job_name and run_start is not None) else None
         for seen, job in enumerate(jobs):
             if seen >= self.REATTACH_SCAN_LIMIT:
                 break
+            if started_after is not None and job.create_time is not None and job.create_time < started_after:
+                continue
             if job.job_name == job_name and job.status not in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.CANCELING):
                 return job
         return None

@@ -71,6 +71,7 @@ class DashScopeFineTuneJobSensor(BaseSensorOperator):
         self.deferrable = deferrable
         self.max_consecutive_failures = _waiting.check_max_failures(max_consecutive_failures)
         self._failed_pokes = 0
+        self._last_status: str | None = None
 
     @property
     def hook(self) -> DashScopeHook:
@@ -130,7 +131,9 @@ class DashScopeFineTuneJobSensor(BaseSensorOperator):
         self._failed_pokes = 0
         event = _waiting.event_for_job(job)
         if event is None:
-            self.log.info("Fine-tune job %s is %s", job.job_id, job.status_text)
+            if job.status_text != self._last_status:
+                self.log.info("Fine-tune job %s is %s", job.job_id, job.status_text)
+                self._last_status = job.status_text
             return False
         return PokeReturnValue(is_done=True, xcom_value=self._complete(event))
 

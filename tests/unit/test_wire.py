@@ -671,7 +671,7 @@ def _api_error(status: int, retry_after: float | None = None) -> DashScopeAPIErr
     return wire.error_class(status, None)("x", status_code=status, retry_after=retry_after)
 
 
-@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
 def test_retryable_statuses_are_retried(status: int) -> None:
     err = _api_error(status)
     assert wire.is_transient(err)
@@ -684,6 +684,10 @@ def test_client_errors_are_never_retried(status: int) -> None:
     assert not wire.is_transient(err)
     assert wire.retry_delay(err, 1, POLICY) is None
     assert wire.retry_delay(err, 1, POLICY, idempotent=False) is None
+
+
+def test_a_request_timeout_is_not_retried_for_a_create() -> None:
+    assert wire.retry_delay(_api_error(408), 1, POLICY, idempotent=False) is None
 
 
 def test_unsupported_operation_is_never_retried() -> None:

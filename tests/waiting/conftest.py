@@ -1,0 +1,249 @@
+"""Fixtures for the waiting tests: the emulator on 127.0.0.1, a connection to it, clocks and log capture.
+
+Everything talks real HTTP to :class:`EmulatorThread`; nothing of the package is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from airflow_provider_dashscope.emulator.state import EmulatorConfig, EmulatorState
+from airflow_provider_dashscope.emulator.testing import EmulatorThread, FakeClock
+
+#: A recognisable key: tests assert it never shows up in serialized kwargs, reprs, events or logs.
+API_KEY = "sk-waiting-SECRET-7f3a9c"
+GET_JOB = "/fine-tunes/{job_id}"
+CANCEL_JOB = "/fine-tunes/{job_id}/cancel"
+CREATE_JOB = "/fine-tunes"
+
+
+class PollClock:
+    """Emulator clock that moves ``step`` seconds per ``GET /fine-tunes/{job_id}`` the emulator has seen.
+
+    A job seeded with ``running_seconds=k*step`` is RUNNING for the first ``k-1`` polls and ends on poll ``k``,
+    whatever the wall clock does: waits are deterministic and no test sleeps for the emulator.
+    """
+
+    def __init__(self, step: float = 1.0, start: float | None = None) -> None:
+        self.step = step
+        self.start = time.time() if start is None else start
+        self.state: EmulatorState | None = None
+
+    def __call__(self) -> float:
+        polls = self.state.request_count("GET", GET_JOB) if self.state is not None else 0
+        return self.start + self.step * polls
+
+
+@pytest.fixture
+def make_emulator(monkeypatch: pytest.MonkeyPatch):
+    """``make_emulator(clock=None, key=API_KEY, conn_key=None, **config)`` -> a started EmulatorThread.
+
+    It also points the ``dashscope_default`` connection at it (password ``conn_key`` or the emulator's key), with
+    fast hook retries (``max_retries=1``, ``retry_base_delay=0.01``). Stopped after the test.
+    """
+    started: list[EmulatorThread] = []
+
+    def make(clock: Any = None, *, conn_key: str | None = None, **config: Any) -> EmulatorThread:
+        config.setdefault("pending_seconds", 0)
+        config.setdefault("running_seconds", 3600)
+        config.setdefault("canceling_seconds", 0)
+        if clock is not None:
+            config["clock"] = clock
+        state = EmulatorState(EmulatorConfig(api_key=API_KEY, **config))
+        if isinstance(clock, PollClock):
+            clock.state = state
+        emu = EmulatorThread(state).start()
+        started.append(emu)
+        connection = {
+            "conn_type": "dashscope",
+            "password": conn_key or API_KEY,
+            "host": emu.base_url,
+            "extra": {"retry_base_delay": 0.01, "max_retries": 1},
+        }
+        monkeypatch.setenv("AIRFLOW_CONN_DASHSCOPE_DEFAULT", json.dumps(connection))
+        return emu
+
+    yield make
+    for emu in started:
+        emu.stop()
+
+
+@pytest.fixture
+def emu(make_emulator) -> EmulatorThread:
+    """An emulator on the wall clock (jobs run for an hour unless seeded otherwise)."""
+    return make_emulator()
+
+
+@pytest.fixture
+def poll_clock() -> PollClock:
+    return PollClock(step=1.0)
+
+
+@pytest.fixture
+def poll_emu(make_emulator, poll_clock) -> EmulatorThread:
+    """An emulator whose clock advances one second per job poll."""
+    return make_emulator(poll_clock)
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock(start=time.time())
+
+
+def seed(emu: EmulatorThread, job_id: str, **settings: Any) -> str:
+    """Seed one job with a fixed id (model ``qwen3-14b`` unless given)."""
+    settings.setdefault("model", "qwen3-14b")
+    return emu.seed([{"job_id": job_id, **settings}])[0]
+
+
+def gets(emu: EmulatorThread, job_id: str | None = None) -> int:
+    return emu.request_count("GET", GET_JOB, job_id)
+
+
+def cancels(emu: EmulatorThread, job_id: str | None = None) -> int:
+    return emu.request_count("POST", CANCEL_JOB, job_id)
+
+
+def creates(emu: EmulatorThread) -> int:
+    return emu.request_count("POST", CREATE_JOB)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Logs: Airflow 2 logs through stdlib logging, Airflow 3 through structlog
+# ------------------------------------------------------------------------------------------------------------------
+@dataclass
+class Logs:
+    caplog: pytest.LogCaptureFixture
+    structlog_entries: list = field(default_factory=list)
+
+    def lines(self, level: str | None = None) -> list[str]:
+        found = [
+            r.getMessage() for r in self.caplog.records if level is None or r.levelname.lower() == level.lower()
+        ]
+        for entry in self.structlog_entries:
+            if level is None or str(entry.get("log_level", "")).lower() == level.lower():
+                found.append(str(entry.get("event", "")))
+        return found
+
+    def clear(self) -> None:
+        self.caplog.clear()
+        self.structlog_entries.clear()
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture):
+    caplog.set_level(logging.DEBUG)
+    try:
+        from structlog.testing import capture_logs
+    except ImportError:  # Airflow 2 has no structlog
+        capture_logs = None
+    with capture_logs() if capture_logs else nullcontext() as entries:
+        yield Logs(caplog, entries if entries is not None else [])
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# A minimal stand-in for Airflow's task context (what the operators read from it: ti.xcom_push, try_number, ...)
+# ------------------------------------------------------------------------------------------------------------------
+class FakeTI:
+    """Records ``xcom_push`` calls; carries the identity fields the Create operator names its jobs after."""
+
+    def __init__(
+        self,
+        *,
+        dag_id: str = "finetune_gate",
+        task_id: str = "train",
+        run_id: str = "manual__2026-11-25T10:00:00+00:00",
+        map_index: int = -1,
+        try_number: int = 1,
+    ) -> None:
+        self.dag_id = dag_id
+        self.task_id = task_id
+        self.run_id = run_id
+        self.map_index = map_index
+        self.try_number = try_number
+        self.pushes: list[tuple[str, Any]] = []
+
+    def xcom_push(self, key: str, value: Any, **kwargs: Any) -> None:
+        json.dumps(value)  # XCom values must be JSON-serializable
+        self.pushes.append((key, value))
+
+    @property
+    def xcoms(self) -> dict[str, Any]:
+        return dict(self.pushes)
+
+    def retry(self) -> "FakeTI":
+        """The same task instance on its next try."""
+        return FakeTI(
+            dag_id=self.dag_id,
+            task_id=self.task_id,
+            run_id=self.run_id,
+            map_index=self.map_index,
+            try_number=self.try_number + 1,
+        )
+
+
+class FakeDagRun:
+    def __init__(self, run_id: str, start_date: Any) -> None:
+        self.run_id = run_id
+        self.start_date = start_date
+
+
+def make_context(ti: FakeTI | None = None, *, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    import pendulum
+
+    ti = ti or FakeTI()
+    run_start = pendulum.now("UTC").subtract(minutes=1)
+    return {
+        "ti": ti,
+        "task_instance": ti,
+        "run_id": ti.run_id,
+        "dag_run": FakeDagRun(ti.run_id, run_start),
+        "params": params or {},
+    }
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Real trigger events, to feed execute_complete exactly what the trigger produces
+# ------------------------------------------------------------------------------------------------------------------
+EVENT_KINDS = ("success", "failed", "cancelled", "not_found", "error", "timeout")
+
+
+def event_from_trigger(emu: EmulatorThread, kind: str, job_id: str = "ft-202411251000-e0e0") -> dict[str, Any]:
+    """Run the real trigger against ``emu`` (wall clock) until it fires; set up the job so it fires ``kind``."""
+    import asyncio
+
+    from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+
+    kwargs: dict[str, Any] = {"poll_interval": 0.02}
+    if kind == "success":
+        seed(emu, job_id, running_seconds=0, usage=2048, finetuned_output=f"qwen3-14b-{job_id}")
+    elif kind == "failed":
+        seed(emu, job_id, running_seconds=0, outcome="FAILED", code="DataError", message="line 3 is not JSON")
+    elif kind == "cancelled":
+        seed(emu, job_id, running_seconds=0, outcome="CANCELED", canceling_seconds=0)
+    elif kind == "error":
+        seed(emu, job_id)
+        emu.add_fault(route="GET " + GET_JOB, status=503, times=-1)
+        kwargs["max_consecutive_failures"] = 1
+    elif kind == "timeout":
+        seed(emu, job_id, running_seconds=3600)
+        kwargs["deadline"] = time.time() + 0.1
+    elif kind != "not_found":
+        raise ValueError(kind)
+    trigger = DashScopeFineTuneJobTrigger(job_id=job_id, **kwargs)
+
+    async def first_event() -> dict[str, Any]:
+        async for event in trigger.run():
+            return event.payload
+        raise AssertionError("the trigger ended without an event")
+
+    event = asyncio.run(first_event())
+    emu.clear_faults()
+    return event

@@ -1,0 +1,104 @@
+"""What DAG parsing costs and reads: checked in fresh interpreters, since both are decided at import time."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+EXAMPLE_DAG = Path(__file__).resolve().parents[2] / "example_dags" / "example_dashscope_finetune_gate.py"
+
+#: Modules only a running task needs: none of them may be imported by parsing a DAG file.
+TASK_ONLY_MODULES = (
+    "aiohttp",
+    "airflow_provider_dashscope._aio",
+    "airflow_provider_dashscope.hooks.dashscope",
+    "airflow_provider_dashscope.triggers.dashscope",
+    "airflow_provider_dashscope.emulator",
+)
+#: Modules our DAG-facing modules must not pull in themselves (Airflow 2 core happens to import requests).
+NOT_NEWLY_IMPORTED = ("requests", "tenacity", "aiohttp", "urllib3")
+
+PROBE = textwrap.dedent(
+    """
+    import json, runpy, sys
+
+    # What a DAG file imports from Airflow anyway: the baseline.
+    from airflow.providers.common.compat.sdk import (
+        DAG, AirflowSensorTimeout, AirflowSkipException, BaseOperator, BaseOperatorLink, BaseSensorOperator,
+        Param, PokeReturnValue, XCom, conf, task,
+    )
+    baseline = set(sys.modules)
+
+    from airflow_provider_dashscope.operators.dashscope import (
+        DashScopeCreateFineTuneJobOperator, DashScopeFineTuneJobOperator,
+    )
+    from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
+    runpy.run_path(sys.argv[1])  # parse the example DAG
+
+    print(json.dumps({
+        "loaded": sorted(m for m in sys.modules),
+        "new": sorted(set(sys.modules) - baseline),
+        "deferrable": {
+            "sensor": DashScopeFineTuneJobSensor(task_id="s", job_id="ft-1").deferrable,
+            "operator": DashScopeFineTuneJobOperator(task_id="o", job_id="ft-1").deferrable,
+            "create": DashScopeCreateFineTuneJobOperator(
+                task_id="c", model="qwen3-14b", training_file_ids=["file-1"]
+            ).deferrable,
+        },
+    }))
+    """
+)
+
+
+def _probe(tmp_path_factory: pytest.TempPathFactory, **env: str) -> dict:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__OPERATORS__")}
+    environment.update(
+        AIRFLOW_HOME=str(tmp_path_factory.mktemp("airflow-home")),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        **env,
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(EXAMPLE_DAG)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def parsed_default(tmp_path_factory) -> dict:
+    return _probe(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def parsed_default_deferrable(tmp_path_factory) -> dict:
+    return _probe(tmp_path_factory, AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE="true")
+
+
+def test_parsing_a_dag_file_imports_nothing_only_a_running_task_needs(parsed_default):
+    loaded = set(parsed_default["loaded"])
+    leaked = [m for m in loaded if any(m == bad or m.startswith(bad + ".") for bad in TASK_ONLY_MODULES)]
+    assert leaked == []
+
+
+def test_our_dag_facing_modules_import_no_http_client_or_retry_library(parsed_default):
+    new = set(parsed_default["new"])
+    assert "airflow_provider_dashscope.sensors.dashscope" in new  # the probe really imported them after the baseline
+    assert [m for m in new if m.split(".")[0] in NOT_NEWLY_IMPORTED] == []
+
+
+def test_deferrable_defaults_to_false_like_airflow(parsed_default):
+    assert parsed_default["deferrable"] == {"sensor": False, "operator": False, "create": False}
+
+
+def test_deferrable_follows_operators_default_deferrable(parsed_default_deferrable):
+    assert parsed_default_deferrable["deferrable"] == {"sensor": True, "operator": True, "create": True}

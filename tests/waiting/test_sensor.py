@@ -1,0 +1,305 @@
+"""DashScopeFineTuneJobSensor: parse-time checks, deferral, poke mode and every way a wait can end."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from datetime import timedelta
+
+import pytest
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    PokeReturnValue,
+    TaskDeferred,
+)
+
+from airflow_provider_dashscope._waiting import RESULT_KEYS
+from airflow_provider_dashscope.exceptions import (
+    DashScopeConfigError,
+    DashScopeError,
+    FineTuneJobCancelledError,
+    FineTuneJobFailedError,
+    FineTuneJobNotFoundError,
+)
+from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
+from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+
+from .conftest import GET_JOB, event_from_trigger, gets, make_context, seed
+
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def sensor(job_id: str = "ft-202410291653-1c7f", **kwargs) -> DashScopeFineTuneJobSensor:
+    kwargs.setdefault("task_id", "wait_for_finetune")
+    kwargs.setdefault("poll_interval", 0.02)
+    return DashScopeFineTuneJobSensor(job_id=job_id, **kwargs)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Parse time
+# ------------------------------------------------------------------------------------------------------------------
+class TestParseTime:
+    @pytest.mark.parametrize(
+        ("kwargs", "expected"),
+        [
+            ({"job_id": ""}, r"job_id is empty"),
+            ({"job_id": None}, r"job_id must be a string, got NoneType None"),
+            ({"job_id": 123}, r"job_id must be a string, got int 123"),
+            ({"job_id": "../deployments"}, r"job_id '\.\./deployments' is not a valid job id"),
+            ({"job_id": "a b"}, r"job_id 'a b' is not a valid job id"),
+            ({"poll_interval": 0}, r"poll_interval must be > 0 seconds, got 0"),
+            ({"poll_interval": -1}, r"poll_interval must be > 0 seconds, got -1"),
+            ({"timeout": -5}, r"timeout must be >= 0 seconds, got -5"),
+            ({"max_consecutive_failures": 0}, r"max_consecutive_failures must be an integer >= 1"),
+        ],
+        ids=["empty", "none", "int", "path", "space", "poll-0", "poll-neg", "timeout-neg", "budget-0"],
+    )
+    def test_bad_arguments_fail_at_parse_with_a_message_naming_the_field(self, kwargs, expected):
+        kwargs = {"job_id": "ft-202410291653-1c7f", **kwargs}
+        with pytest.raises(DashScopeConfigError, match=expected) as err:
+            DashScopeFineTuneJobSensor(task_id="wait", **kwargs)
+        assert isinstance(err.value, ValueError)
+
+    def test_a_templated_job_id_is_accepted_at_parse(self):
+        assert sensor("{{ params.job_id }}").job_id == "{{ params.job_id }}"
+        assert sensor("{% if params.x %}ft-a{% endif %}").job_id.startswith("{%")
+
+    def test_a_template_that_renders_to_a_bad_id_fails_in_execute_before_any_request(self, emu):
+        task = sensor("{{ params.job_id }}", deferrable=True)
+        task.render_template_fields(make_context(params={"job_id": ""}))
+        with pytest.raises(DashScopeConfigError, match="job_id is empty"):
+            task.execute(make_context())
+        assert emu.request_count() == 0
+
+    def test_template_fields_and_rendering_from_params(self):
+        task = sensor("{{ params.job_id }}", dashscope_conn_id="{{ params.conn }}")
+        assert tuple(task.template_fields) == ("job_id", "dashscope_conn_id")
+
+        task.render_template_fields(make_context(params={"job_id": "ft-202411251000-abcd", "conn": "ds_eu"}))
+        assert task.job_id == "ft-202411251000-abcd"
+        assert task.dashscope_conn_id == "ds_eu"
+
+    def test_poll_interval_is_the_poke_interval_and_timedeltas_are_seconds(self):
+        task = sensor(poll_interval=timedelta(seconds=45), timeout=timedelta(hours=2))
+        assert task.poll_interval == 45.0
+        assert task.poke_interval == 45.0
+        assert task.timeout == 7200.0
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Deferrable mode
+# ------------------------------------------------------------------------------------------------------------------
+class TestDeferrable:
+    def test_execute_defers_with_a_trigger_that_carries_the_wait(self, emu, monkeypatch):
+        monkeypatch.setenv("AIRFLOW_CONN_DS_SECOND", os.environ["AIRFLOW_CONN_DASHSCOPE_DEFAULT"])
+        seed(emu, "ft-running")
+        task = sensor(
+            "ft-running",
+            dashscope_conn_id="ds_second",
+            deferrable=True,
+            poll_interval=7,
+            timeout=120,
+            max_consecutive_failures=4,
+        )
+        before = time.time()
+        with pytest.raises(TaskDeferred) as deferred:
+            task.execute(make_context())
+
+        trigger = deferred.value.trigger
+        assert isinstance(trigger, DashScopeFineTuneJobTrigger)
+        assert deferred.value.method_name == "execute_complete"
+        assert deferred.value.timeout is None  # the deadline travels in the trigger, see reference §2.3
+        assert trigger.job_id == "ft-running"
+        assert trigger.dashscope_conn_id == "ds_second"
+        assert trigger.poll_interval == 7.0
+        assert trigger.max_consecutive_failures == 4
+        assert before + 120 <= trigger.deadline <= time.time() + 120
+        assert trigger.cancel_on_kill is False  # a sensor never cancels a job it does not own
+        assert trigger.last_status == "RUNNING"
+        assert gets(emu, "ft-running") == 1  # checked once before deferring
+
+    def test_an_execution_timeout_shorter_than_timeout_bounds_the_deadline(self, emu):
+        seed(emu, "ft-running")
+        task = sensor("ft-running", deferrable=True, timeout=3600, execution_timeout=timedelta(seconds=30))
+        with pytest.raises(TaskDeferred) as deferred:
+            task.execute(make_context())
+        assert deferred.value.trigger.deadline == pytest.approx(time.time() + 30, abs=5)
+
+    def test_an_already_succeeded_job_finishes_at_once_without_deferring(self, emu):
+        seed(emu, "ft-done", running_seconds=0, usage=512, finetuned_output="qwen3-14b-ft-done")
+        result = sensor("ft-done", deferrable=True).execute(make_context())
+
+        job = emu.state.get_job("ft-done")
+        assert set(result) == set(RESULT_KEYS)
+        assert result["status"] == "SUCCEEDED"
+        assert result["finetuned_output"] == job["finetuned_output"] == "qwen3-14b-ft-done"
+        assert result["usage"] == job["usage"] == 512
+        assert result["model"] == "qwen3-14b"
+        assert result["end_time"] is not None
+        assert gets(emu) == 1
+
+    @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "poke"])
+    def test_a_failed_job_fails_the_task_without_retries_and_says_why(self, emu, deferrable):
+        seed(emu, "ft-bad", running_seconds=0, outcome="FAILED", code="DataError", message="line 3 is not JSON")
+        with pytest.raises(FineTuneJobFailedError) as err:
+            sensor("ft-bad", deferrable=deferrable).execute(make_context())
+
+        assert isinstance(err.value, AirflowFailException)
+        text = str(err.value)
+        assert "ft-bad" in text and "FAILED" in text
+        assert "code=DataError" in text and "message=line 3 is not JSON" in text
+        assert re.search(rf"request_id={UUID}", text), text
+        assert err.value.job_status == "FAILED"
+
+    @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "poke"])
+    def test_a_cancelled_job_fails_the_task_without_retries(self, emu, deferrable):
+        seed(emu, "ft-cancelled", running_seconds=0, outcome="CANCELED")
+        with pytest.raises(FineTuneJobCancelledError) as err:
+            sensor("ft-cancelled", deferrable=deferrable).execute(make_context())
+
+        assert isinstance(err.value, AirflowFailException)
+        assert "CANCELED" in str(err.value)
+        assert re.search(rf"request_id={UUID}", str(err.value))
+
+    @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "poke"])
+    @pytest.mark.parametrize("outcome", ["FAILED", "CANCELED"])
+    def test_soft_fail_turns_a_failed_or_cancelled_job_into_a_skip(self, emu, deferrable, outcome):
+        seed(emu, "ft-soft", running_seconds=0, outcome=outcome)
+        with pytest.raises(AirflowSkipException, match=outcome):
+            sensor("ft-soft", deferrable=deferrable, soft_fail=True).execute(make_context())
+
+    @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "poke"])
+    def test_an_unknown_job_fails_at_once(self, emu, deferrable):
+        with pytest.raises(FineTuneJobNotFoundError) as err:
+            sensor("ft-202401010000-dead", deferrable=deferrable, poll_interval=30).execute(make_context())
+
+        assert isinstance(err.value, AirflowFailException)
+        assert "ft-202401010000-dead" in str(err.value) and "HTTP 404" in str(err.value)
+        assert re.search(rf"request_id={UUID}", str(err.value))
+        assert gets(emu) == 1  # a 404 is never retried
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# execute_complete: every event the trigger can fire, plus bad events
+# ------------------------------------------------------------------------------------------------------------------
+class TestExecuteComplete:
+    def test_success_event_returns_the_small_result(self, emu):
+        event = event_from_trigger(emu, "success", "ft-ok")
+        result = sensor("ft-ok").execute_complete(make_context(), event)
+
+        assert result == {key: event["job"][key] for key in RESULT_KEYS}
+        assert result["finetuned_output"] == "qwen3-14b-ft-ok"
+        assert result["usage"] == 2048
+
+    @pytest.mark.parametrize(
+        ("kind", "error", "fragment"),
+        [
+            ("failed", FineTuneJobFailedError, "code=DataError"),
+            ("cancelled", FineTuneJobCancelledError, "CANCELED"),
+            ("not_found", FineTuneJobNotFoundError, "HTTP 404"),
+            ("timeout", AirflowSensorTimeout, "still RUNNING"),
+        ],
+    )
+    def test_events_that_end_the_wait_badly_fail_without_retries(self, emu, kind, error, fragment):
+        event = event_from_trigger(emu, kind, "ft-end")
+        with pytest.raises(error, match=fragment) as err:
+            sensor("ft-end").execute_complete(make_context(), event)
+        assert isinstance(err.value, (AirflowFailException, AirflowSensorTimeout))
+        assert "ft-end" in str(err.value)
+
+    def test_an_error_event_fails_the_task_so_that_it_may_be_retried(self, emu):
+        event = event_from_trigger(emu, "error", "ft-flaky")
+        assert event["http_status"] == 503
+        with pytest.raises(DashScopeError, match="HTTP 503") as err:
+            sensor("ft-flaky").execute_complete(make_context(), event)
+        assert not isinstance(err.value, (AirflowFailException, AirflowSensorTimeout, AirflowSkipException))
+
+    @pytest.mark.parametrize("kind", ["failed", "cancelled", "timeout"])
+    def test_soft_fail_turns_bad_endings_into_a_skip(self, emu, kind):
+        event = event_from_trigger(emu, kind, "ft-soft")
+        with pytest.raises(AirflowSkipException, match="soft_fail"):
+            sensor("ft-soft", soft_fail=True).execute_complete(make_context(), event)
+
+    @pytest.mark.parametrize(
+        ("event", "expected"),
+        [
+            (None, r"expected a trigger event dict, got None"),
+            ("success", r"expected a trigger event dict, got 'success'"),
+            ({"status": "paused", "job_id": "ft-x"}, r"unknown status 'paused' \(expected one of cancelled, error, "),
+            ({"job_id": "ft-x"}, r"unknown status None"),
+            ({"status": "success"}, r"without a job_id"),
+        ],
+        ids=["none", "not-a-dict", "unknown-status", "no-status", "no-job-id"],
+    )
+    def test_a_bad_event_is_a_clear_error(self, event, expected):
+        with pytest.raises(DashScopeError, match=expected) as err:
+            sensor().execute_complete(make_context(), event)
+        assert isinstance(err.value, AirflowException)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Poke and reschedule modes
+# ------------------------------------------------------------------------------------------------------------------
+class TestPokeMode:
+    def test_poke_is_false_while_running_and_returns_the_result_when_done(self, poll_emu):
+        seed(poll_emu, "ft-poke", running_seconds=3, usage=300)
+        task = sensor("ft-poke")
+        context = make_context()
+
+        assert task.poke(context) is False
+        assert task.poke(context) is False
+        done = task.poke(context)
+        assert isinstance(done, PokeReturnValue)
+        assert done.is_done is True
+        assert done.xcom_value["status"] == "SUCCEEDED"
+        assert done.xcom_value["usage"] == 300
+        assert done.xcom_value["finetuned_output"] == poll_emu.state.get_job("ft-poke")["finetuned_output"]
+
+    def test_execute_in_poke_mode_waits_until_the_job_succeeds(self, poll_emu):
+        seed(poll_emu, "ft-poke", running_seconds=4, usage=400)
+        result = sensor("ft-poke", deferrable=False, mode="poke").execute(make_context())
+
+        assert result["status"] == "SUCCEEDED" and result["usage"] == 400
+        assert gets(poll_emu, "ft-poke") == 4
+
+    def test_poke_tolerates_transient_failures_up_to_the_budget(self, emu):
+        seed(emu, "ft-blip")
+        emu.add_fault(route="GET " + GET_JOB, status=503, times=-1)
+        task = sensor("ft-blip", max_consecutive_failures=2)
+
+        assert task.poke(make_context()) is False
+        with pytest.raises(DashScopeError, match="HTTP 503") as err:
+            task.poke(make_context())
+        assert not isinstance(err.value, AirflowFailException)  # a retry of the task may succeed
+        assert gets(emu, "ft-blip") == 4  # two pokes of two attempts each (the hook retries once)
+
+    def test_a_successful_poke_resets_the_failure_budget(self, emu):
+        seed(emu, "ft-blip")
+        task = sensor("ft-blip", max_consecutive_failures=2)
+        for _ in range(3):
+            emu.add_fault(route="GET " + GET_JOB, status=503, times=2)  # both attempts of one poke fail
+            assert task.poke(make_context()) is False
+            assert task.poke(make_context()) is False  # answered RUNNING
+
+    def test_poke_mode_logs_one_info_line_per_status_change_not_per_poke(self, poll_emu, logs):
+        seed(poll_emu, "ft-chatty", pending_seconds=3, running_seconds=5)
+        result = sensor("ft-chatty", deferrable=False, mode="poke").execute(make_context())
+
+        assert result["status"] == "SUCCEEDED"
+        assert gets(poll_emu, "ft-chatty") == 8  # PENDING x2, RUNNING x5, SUCCEEDED
+        info = [line for line in logs.lines("info") if "ft-chatty" in line]
+        assert len(info) <= 3 + 1  # ? -> PENDING -> RUNNING -> SUCCEEDED, plus one line at the start
+
+    @pytest.mark.parametrize(("soft_fail", "error"), [(False, AirflowSensorTimeout), (True, AirflowSkipException)])
+    def test_a_timeout_in_poke_mode_fails_or_skips(self, emu, soft_fail, error):
+        seed(emu, "ft-long")
+        task = sensor("ft-long", deferrable=False, mode="poke", timeout=0.3, poll_interval=0.05, soft_fail=soft_fail)
+        started = time.monotonic()
+        with pytest.raises(error):
+            task.execute(make_context())
+        assert time.monotonic() - started < 5
+        assert gets(emu, "ft-long") >= 2
