@@ -13,12 +13,14 @@ deferrable path and the worker-side paths fail in exactly the same way.
 
 from __future__ import annotations
 
+import logging
 import math
+import random
 import time
 from datetime import timedelta
 from typing import Any
 
-from airflow_provider_dashscope._wire import validate_job_id
+from airflow_provider_dashscope._wire import is_transient, validate_job_id
 from airflow_provider_dashscope.exceptions import (
     DashScopeAPIError,
     DashScopeConfigError,
@@ -30,6 +32,10 @@ from airflow_provider_dashscope.exceptions import (
     NotFoundError,
 )
 from airflow_provider_dashscope.models import FineTuneJob, JobStatus
+
+#: Each sleep between polls is the poll interval times a factor drawn from this range, so waits started
+#: together drift apart instead of polling in lock-step.
+POLL_JITTER = (0.9, 1.1)
 
 EVENT_STATUSES = frozenset({"success", "failed", "cancelled", "error", "timeout"})
 
@@ -171,6 +177,78 @@ def result_of(job: FineTuneJob) -> dict[str, Any]:
     """The small dict an operator returns (its ``return_value`` XCom)."""
     summary = job.summary()
     return {key: summary[key] for key in RESULT_KEYS}
+
+
+class PollTracker:
+    """The rules of one wait, shared by the trigger (async) and the operators' worker-side loop (sync).
+
+    Feed it each poll's outcome; it logs one INFO line per status change, counts consecutive failures and says
+    when the wait is over by returning the event that ends it.
+    """
+
+    __slots__ = ("job_id", "max_failures", "started_at", "status", "failures", "last_job", "log")
+
+    def __init__(
+        self,
+        job_id: str,
+        *,
+        max_failures: int,
+        started_at: float,
+        last_status: str | None,
+        log: logging.Logger,
+    ) -> None:
+        self.job_id = job_id
+        self.max_failures = max_failures
+        self.started_at = started_at
+        self.status = last_status
+        self.failures = 0
+        self.last_job: FineTuneJob | None = None
+        self.log = log
+
+    def on_job(self, job: FineTuneJob) -> dict[str, Any] | None:
+        """A poll answered: log a status change; return the ending event if the job is terminal."""
+        self.failures = 0
+        self.last_job = job
+        if job.status_text != self.status:
+            self.log.info(
+                "Fine-tune job %s: %s -> %s after %.0f s",
+                self.job_id,
+                self.status or "?",
+                job.status_text,
+                time.time() - self.started_at,
+            )
+            self.status = job.status_text
+        return event_for_job(job)
+
+    def on_error(self, error: BaseException) -> dict[str, Any] | None:
+        """A poll failed: return the ending error event, or ``None`` while the failure budget lasts."""
+        if isinstance(error, DashScopeError) and is_transient(error) and not isinstance(error, NotFoundError):
+            self.failures += 1
+            if self.failures < self.max_failures:
+                self.log.warning(
+                    "Fine-tune job %s: poll failed (%d of %d tolerated in a row): %s",
+                    self.job_id,
+                    self.failures,
+                    self.max_failures,
+                    error,
+                )
+                return None
+            self.log.error("Fine-tune job %s: %d polls failed in a row; giving up: %s", self.job_id, self.failures, error)
+        return error_event(self.job_id, error, last_job=self.last_job)
+
+    def timeout(self, deadline: float) -> dict[str, Any]:
+        return timeout_event(self.job_id, deadline, self.last_job)
+
+
+def next_poll_delay(poll_interval: float, now: float, deadline: float | None, retry_after: float | None = None) -> float:
+    """Seconds to the next poll: the interval with jitter, at least a server's ``Retry-After``, never past the
+    deadline."""
+    delay = poll_interval * random.uniform(*POLL_JITTER)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    if deadline is not None:
+        delay = min(delay, max(0.0, deadline - now))
+    return delay
 
 
 # ------------------------------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import random
 import re
 import time
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_dashscope import _waiting
-from airflow_provider_dashscope._wire import create_job_request, is_transient, validate_job_id
+from airflow_provider_dashscope._wire import create_job_request, validate_job_id
 from airflow_provider_dashscope.exceptions import (
     DashScopeConfigError,
     DashScopeError,
@@ -131,39 +130,27 @@ class _FineTuneJobWaitOperator(BaseOperator):
     def _poll_until_done(
         self, hook: DashScopeHook, job: FineTuneJob, started: float, deadline: float | None
     ) -> dict[str, Any]:
-        """The worker-side wait: the same rules as the trigger, with ``time.sleep`` between polls."""
-        from airflow_provider_dashscope.triggers.dashscope import POLL_JITTER
-
-        status, failures, last_job = job.status_text, 0, job
+        """The worker-side wait: the trigger's rules, with ``time.sleep`` between polls."""
+        tracker = _waiting.PollTracker(
+            job.job_id,
+            max_failures=self.max_consecutive_failures,
+            started_at=started,
+            last_status=job.status_text,
+            log=self.log,
+        )
+        tracker.last_job = job
+        retry_after = None
         while True:
             now = time.time()
             if deadline is not None and now >= deadline:
-                return _waiting.timeout_event(job.job_id, deadline, last_job)
-            delay = self.poll_interval * random.uniform(*POLL_JITTER)
-            time.sleep(min(delay, deadline - now) if deadline is not None else delay)
+                return tracker.timeout(deadline)
+            time.sleep(_waiting.next_poll_delay(self.poll_interval, now, deadline, retry_after))
+            retry_after = None
             try:
-                last_job = hook.get_fine_tune_job(job.job_id)
-            except NotFoundError as err:
-                return _waiting.error_event(job.job_id, err, last_job=last_job)
+                event = tracker.on_job(hook.get_fine_tune_job(job.job_id))
             except DashScopeError as err:
-                failures += 1
-                if not is_transient(err) or failures >= self.max_consecutive_failures:
-                    return _waiting.error_event(job.job_id, err, last_job=last_job)
-                self.log.warning(
-                    "Check of fine-tune job %s failed (%d of %d tolerated in a row): %s",
-                    job.job_id,
-                    failures,
-                    self.max_consecutive_failures,
-                    err,
-                )
-                continue
-            failures = 0
-            if last_job.status_text != status:
-                self.log.info(
-                    "Fine-tune job %s: %s -> %s after %.0f s", job.job_id, status, last_job.status_text, time.time() - started
-                )
-                status = last_job.status_text
-            event = _waiting.event_for_job(last_job)
+                event = tracker.on_error(err)
+                retry_after = getattr(err, "retry_after", None)
             if event is not None:
                 return event
 

@@ -13,14 +13,11 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 # Imported here, not inside run(): an import on the triggerer's event loop would block every other trigger.
 from airflow_provider_dashscope import _waiting
 from airflow_provider_dashscope._aio import shared_session
-from airflow_provider_dashscope._wire import is_transient, validate_job_id
-from airflow_provider_dashscope.exceptions import DashScopeError, NotFoundError, UnsupportedOperationError
+from airflow_provider_dashscope._wire import validate_job_id
+from airflow_provider_dashscope.exceptions import DashScopeError, UnsupportedOperationError
 from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
 
-#: Each sleep between polls is the poll interval times a factor drawn from this range, so waits started
-#: together drift apart instead of polling in lock-step.
-POLL_JITTER = (0.9, 1.1)
-
+POLL_JITTER = _waiting.POLL_JITTER  # kept importable from here
 
 class DashScopeFineTuneJobTrigger(BaseTrigger):
     """
@@ -87,12 +84,7 @@ class DashScopeFineTuneJobTrigger(BaseTrigger):
         return delay
 
     def _next_sleep(self, now: float, retry_after: float | None) -> float:
-        delay = self.poll_interval * random.uniform(*POLL_JITTER)
-        if retry_after is not None:
-            delay = max(delay, retry_after)
-        if self.deadline is not None:
-            delay = min(delay, max(0.0, self.deadline - now))
-        return delay
+        return _waiting.next_poll_delay(self.poll_interval, now, self.deadline, retry_after)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         async with shared_session():
@@ -101,48 +93,30 @@ class DashScopeFineTuneJobTrigger(BaseTrigger):
 
     async def _wait(self) -> dict[str, Any]:
         hook = self._hook()
-        last_job = None
-        failures = 0
-        status = self.last_status
-        announced = False
+        tracker = _waiting.PollTracker(
+            self.job_id,
+            max_failures=self.max_consecutive_failures,
+            started_at=self.started_at,
+            last_status=self.last_status,
+            log=self.log,
+        )
         if self.last_status is not None:
             # The task polled just before deferring (or this is a restart of many triggers at once): spread the
             # first poll over one interval.
             await asyncio.sleep(self._first_sleep())
         while True:
-            now = time.time()
-            if self.deadline is not None and now >= self.deadline:
-                return _waiting.timeout_event(self.job_id, self.deadline, last_job)
+            if self.deadline is not None and time.time() >= self.deadline:
+                return tracker.timeout(self.deadline)
             retry_after = None
             try:
                 job = await hook.aget_fine_tune_job(self.job_id)
-            except NotFoundError as err:
-                return _waiting.error_event(self.job_id, err, last_job=last_job)
-            except DashScopeError as err:
-                if not is_transient(err):
-                    return _waiting.error_event(self.job_id, err, last_job=last_job)
-                failures += 1
-                if failures >= self.max_consecutive_failures:
-                    self.log.error(
-                        "Fine-tune job %s: %d polls failed in a row; giving up: %s", self.job_id, failures, err
-                    )
-                    return _waiting.error_event(self.job_id, err, last_job=last_job)
-                self.log.warning(
-                    "Fine-tune job %s: poll failed (%d of %d tolerated in a row): %s",
-                    self.job_id,
-                    failures,
-                    self.max_consecutive_failures,
-                    err,
-                )
-                retry_after = getattr(err, "retry_after", None)
             except Exception as err:  # a bug must end the wait with an error event, not kill the trigger silently
-                self.log.exception("Fine-tune job %s: unexpected error while polling", self.job_id)
-                return _waiting.error_event(self.job_id, err, last_job=last_job)
+                if not isinstance(err, DashScopeError):
+                    self.log.exception("Fine-tune job %s: unexpected error while polling", self.job_id)
+                event = tracker.on_error(err)
+                retry_after = getattr(err, "retry_after", None)
             else:
-                failures = 0
-                last_job = job
-                if not announced:
-                    announced = True
+                if tracker.last_job is None:
                     self.log.info(
                         "Waiting for fine-tune job %s (status %s, polling every %g s): %s",
                         self.job_id,
@@ -150,18 +124,9 @@ class DashScopeFineTuneJobTrigger(BaseTrigger):
                         self.poll_interval,
                         hook.console_url(self.job_id),
                     )
-                if job.status_text != status:
-                    self.log.info(
-                        "Fine-tune job %s: %s -> %s after %.0f s",
-                        self.job_id,
-                        status or "?",
-                        job.status_text,
-                        time.time() - self.started_at,
-                    )
-                    status = job.status_text
-                event = _waiting.event_for_job(job)
-                if event is not None:
-                    return event
+                event = tracker.on_job(job)
+            if event is not None:
+                return event
             await asyncio.sleep(self._next_sleep(time.time(), retry_after))
 
     async def on_kill(self) -> None:
