@@ -114,7 +114,7 @@ def error_event(job_id: str, error: BaseException, *, last_job: FineTuneJob | No
             request_id=error.request_id,
         )
     text = str(error) if isinstance(error, DashScopeError) else f"{type(error).__name__}: {error}"
-    return _event("error", job_id, text, job=last_job)
+    return _event("error", job_id, text, job=last_job, request_id=getattr(error, "request_id", None))
 
 
 def timeout_event(job_id: str, deadline: float, last_job: FineTuneJob | None) -> dict[str, Any]:
@@ -238,6 +238,12 @@ class PollTracker:
 
     def timeout(self, deadline: float) -> dict[str, Any]:
         return timeout_event(self.job_id, deadline, self.last_job)
+
+
+def retry_after_of(error: BaseException, cap: float) -> float | None:
+    """A server's ``Retry-After`` carried by ``error``, capped like the hook's retries (``retry_max_delay``)."""
+    retry_after = getattr(error, "retry_after", None)
+    return None if retry_after is None else min(retry_after, cap)
 
 
 def next_poll_delay(poll_interval: float, now: float, deadline: float | None, retry_after: float | None = None) -> float:

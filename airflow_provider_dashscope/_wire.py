@@ -399,9 +399,11 @@ def encode_body(request: ApiRequest) -> bytes | None:
 class BodyCollector:
     """Collects a response body within the size limit and the total time budget of one attempt."""
 
-    __slots__ = ("_chunks", "_size", "_limit", "_deadline", "_budget", "_request", "_url")
+    __slots__ = ("_chunks", "_size", "_limit", "_deadline", "_budget", "_request", "_url", "_request_id")
 
-    def __init__(self, config: ClientConfig, request: ApiRequest, url: str, started: float) -> None:
+    def __init__(
+        self, config: ClientConfig, request: ApiRequest, url: str, started: float, request_id: str | None = None
+    ) -> None:
         self._chunks: list[bytes] = []
         self._size = 0
         self._limit = config.max_response_bytes
@@ -409,6 +411,7 @@ class BodyCollector:
         self._deadline = started + self._budget
         self._request = request
         self._url = url
+        self._request_id = request_id
 
     def check_declared(self, content_length: Any) -> None:
         """Refuse at once a body whose ``Content-Length`` is over the limit."""
@@ -422,6 +425,7 @@ class BodyCollector:
                 f"over the {self._limit}-byte limit",
                 method=self._request.method,
                 url=self._url,
+                request_id=self._request_id,
             )
 
     def feed(self, chunk: bytes, now: float) -> None:
@@ -431,6 +435,7 @@ class BodyCollector:
                 f"DashScope {self._request.label}: the response is over the {self._limit}-byte limit",
                 method=self._request.method,
                 url=self._url,
+                request_id=self._request_id,
             )
         self._chunks.append(chunk)
         if now > self._deadline:
@@ -439,6 +444,7 @@ class BodyCollector:
                 method=self._request.method,
                 url=self._url,
                 timeout=True,
+                request_id=self._request_id,
             )
 
     def body(self) -> bytes:

@@ -29,11 +29,16 @@ class DashScopeTransportError(DashScopeError):
         url: str = "",
         timeout: bool = False,
         connect_failed: bool = False,
+        request_id: str | None = None,
     ) -> None:
+        if request_id:
+            message = f"{message} (request_id={request_id})"
         super().__init__(message)
         self.method = method
         self.url = url
         self.timeout = timeout
+        #: Set when the failure came after the response headers, which carried it.
+        self.request_id = request_id
         #: True when no connection was made, so the server cannot have acted on the request.
         self.connect_failed = connect_failed
 

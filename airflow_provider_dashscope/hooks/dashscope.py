@@ -8,7 +8,7 @@ import platform
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -233,6 +233,11 @@ class DashScopeHook(BaseHook):
             return self._config_from_env()
         return self._config_from_connection(conn, await get_async_extra_dejson(conn))
 
+    @property
+    def resolved_config(self) -> wire.ClientConfig | None:
+        """The configuration if it has been resolved already (never triggers a lookup)."""
+        return self._config
+
     def console_url(self, job_id: str) -> str:
         config = self.config
         return console_url(job_id, config.region, config.base_url)
@@ -277,14 +282,16 @@ class DashScopeHook(BaseHook):
 
         return {"retry": should_retry, "wait": wait, "before_sleep": before_sleep, "reraise": True}
 
-    def _send(self, request: wire.ApiRequest) -> tuple[Any, str | None]:
+    def _send(self, request: wire.ApiRequest, parse: _Parser[T]) -> T:
+        """Send with retries. ``parse`` turns the output into a model inside each attempt, so an unusable answer
+        is retried like any other transient failure."""
         config = self.config
         if config.retry.max_attempts == 1:  # no retry budget: skip the retry machinery (the trigger's case)
-            return self._send_once(request, config)
+            return self._send_once(request, config, parse)
         retrying = Retrying(sleep=self._sleep, **self._retry_kwargs(request, config))
-        return retrying(self._send_once, request, config)
+        return retrying(self._send_once, request, config, parse)
 
-    def _send_once(self, request: wire.ApiRequest, config: wire.ClientConfig) -> tuple[Any, str | None]:
+    def _send_once(self, request: wire.ApiRequest, config: wire.ClientConfig, parse: _Parser[T]) -> T:
         url = request.url(config)
         started = time.monotonic()
         headers = wire.build_headers(config, request, self.user_agent)
@@ -302,8 +309,9 @@ class DashScopeHook(BaseHook):
             )
         except requests.exceptions.RequestException as err:
             raise _transport_error(err, request, url) from None
+        request_id = response.headers.get("x-request-id")
         try:
-            collector = wire.BodyCollector(config, request, url, started)
+            collector = wire.BodyCollector(config, request, url, started, request_id)
             collector.check_declared(response.headers.get("Content-Length"))
             read = getattr(response.raw, "read1", None) or response.raw.read
             while True:
@@ -313,27 +321,34 @@ class DashScopeHook(BaseHook):
                     break
                 collector.feed(chunk, time.monotonic())
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as err:
-            raise _transport_error(err, request, url) from None
+            raise _transport_error(err, request, url, request_id) from None
         finally:
             response.close()
-        return wire.parse_response(response.status_code, response.headers, collector.body(), job_id=request.job_id)
+        output, request_id = wire.parse_response(
+            response.status_code, response.headers, collector.body(), job_id=request.job_id
+        )
+        return parse(output, request_id, config)
 
     # ----------------------------------------------------------------------------------------------------------
     # Async transport
     # ----------------------------------------------------------------------------------------------------------
-    async def _asend(self, request: wire.ApiRequest) -> tuple[Any, str | None]:
+    async def _asend(self, request: wire.ApiRequest, parse: _Parser[T]) -> T:
         from airflow_provider_dashscope._aio import shared_session
 
         config = await self.aget_config()
         async with shared_session() as session:
             if config.retry.max_attempts == 1:  # the trigger polls once per interval and counts failures itself
-                return await self._asend_once(session, request, config)
+                return await self._asend_once(session, request, config, parse)
             retrying = AsyncRetrying(sleep=self._asleep, **self._retry_kwargs(request, config))
-            return await retrying(self._asend_once, session, request, config)
+            return await retrying(self._asend_once, session, request, config, parse)
 
     async def _asend_once(
-        self, session: aiohttp.ClientSession, request: wire.ApiRequest, config: wire.ClientConfig
-    ) -> tuple[Any, str | None]:
+        self,
+        session: aiohttp.ClientSession,
+        request: wire.ApiRequest,
+        config: wire.ClientConfig,
+        parse: _Parser[T],
+    ) -> T:
         import aiohttp
         from yarl import URL
 
@@ -344,6 +359,7 @@ class DashScopeHook(BaseHook):
             sock_connect=config.connect_timeout,
             sock_read=config.read_timeout,
         )
+        request_id = None
         try:
             async with session.request(
                 request.method,
@@ -353,38 +369,36 @@ class DashScopeHook(BaseHook):
                 headers=wire.build_headers(config, request, self.user_agent),
                 timeout=timeout,
             ) as response:
-                collector = wire.BodyCollector(config, request, url, started)
+                request_id = response.headers.get("x-request-id")
+                collector = wire.BodyCollector(config, request, url, started, request_id)
                 collector.check_declared(response.content_length)
                 async for chunk in response.content.iter_chunked(65536):
                     collector.feed(chunk, time.monotonic())
                 status, headers = response.status, response.headers
         except (aiohttp.ClientError, asyncio.TimeoutError) as err:
-            raise _transport_error(err, request, url) from None
-        return wire.parse_response(status, headers, collector.body(), job_id=request.job_id)
+            raise _transport_error(err, request, url, request_id) from None
+        output, request_id = wire.parse_response(status, headers, collector.body(), job_id=request.job_id)
+        return parse(output, request_id, config)
 
     # ----------------------------------------------------------------------------------------------------------
     # The API
     # ----------------------------------------------------------------------------------------------------------
     def get_fine_tune_job(self, job_id: str) -> FineTuneJob:
         """``GET /fine-tunes/{job_id}``."""
-        output, request_id = self._send(wire.get_job_request(job_id))
-        return FineTuneJob.from_api(output, request_id, time_zone=self.config.time_zone)
+        return self._send(wire.get_job_request(job_id), _parse_job)
 
     async def aget_fine_tune_job(self, job_id: str) -> FineTuneJob:
         """Async ``GET /fine-tunes/{job_id}``; never blocks the event loop."""
-        output, request_id = await self._asend(wire.get_job_request(job_id))
-        return FineTuneJob.from_api(output, request_id, time_zone=self._config.time_zone)
+        return await self._asend(wire.get_job_request(job_id), _parse_job)
 
     def list_fine_tune_jobs(self, page_no: int = 1, page_size: int = 10, model: str | None = None) -> FineTuneJobPage:
         """``GET /fine-tunes``: one page, newest first."""
-        output, request_id = self._send(wire.list_jobs_request(page_no, page_size, model))
-        return FineTuneJobPage.from_api(output, request_id, time_zone=self.config.time_zone)
+        return self._send(wire.list_jobs_request(page_no, page_size, model), _parse_page)
 
     async def alist_fine_tune_jobs(
         self, page_no: int = 1, page_size: int = 10, model: str | None = None
     ) -> FineTuneJobPage:
-        output, request_id = await self._asend(wire.list_jobs_request(page_no, page_size, model))
-        return FineTuneJobPage.from_api(output, request_id, time_zone=self._config.time_zone)
+        return await self._asend(wire.list_jobs_request(page_no, page_size, model), _parse_page)
 
     def iter_fine_tune_jobs(
         self, page_size: int = 100, model: str | None = None, created_after: datetime | None = None
@@ -442,27 +456,22 @@ class DashScopeHook(BaseHook):
             job_name=job_name,
             model_name=model_name,
         )
-        output, request_id = self._send(request)
-        return FineTuneJob.from_api(output, request_id, time_zone=self.config.time_zone)
+        return self._send(request, _parse_job)
 
     def cancel_fine_tune_job(self, job_id: str) -> str:
         """``POST /fine-tunes/{job_id}/cancel``; returns the API's status text (``success``)."""
-        output, _ = self._send(wire.cancel_job_request(job_id))
-        return _status_of(output)
+        return self._send(wire.cancel_job_request(job_id), _parse_status)
 
     async def acancel_fine_tune_job(self, job_id: str) -> str:
-        output, _ = await self._asend(wire.cancel_job_request(job_id))
-        return _status_of(output)
+        return await self._asend(wire.cancel_job_request(job_id), _parse_status)
 
     def delete_fine_tune_job(self, job_id: str) -> str:
         """``DELETE /fine-tunes/{job_id}``; returns the API's status text (``success``)."""
-        output, _ = self._send(wire.delete_job_request(job_id))
-        return _status_of(output)
+        return self._send(wire.delete_job_request(job_id), _parse_status)
 
     def get_fine_tune_job_logs(self, job_id: str, offset: int = 0, line: int = 100) -> FineTuneJobLogs:
         """``GET /fine-tunes/{job_id}/logs``: ``line`` lines (at most 1000) after skipping ``offset``."""
-        output, request_id = self._send(wire.job_logs_request(job_id, offset, line))
-        return FineTuneJobLogs.from_api(output, request_id)
+        return self._send(wire.job_logs_request(job_id, offset, line), _parse_logs)
 
     def tail_fine_tune_job_logs(self, job_id: str, lines: int = 20) -> list[str]:
         """The last ``lines`` lines (1 to 1000) of a job's training log (two cheap calls)."""
@@ -480,7 +489,24 @@ class DashScopeHook(BaseHook):
         return True, f"Connected to {self.config.base_url}; {visible}."
 
 
-def _status_of(output: Any) -> str:
+T = TypeVar("T")
+_Parser = Callable[[Any, "str | None", wire.ClientConfig], T]
+
+
+def _parse_job(output: Any, request_id: str | None, config: wire.ClientConfig) -> FineTuneJob:
+    return FineTuneJob.from_api(output, request_id, time_zone=config.time_zone)
+
+
+def _parse_page(output: Any, request_id: str | None, config: wire.ClientConfig) -> FineTuneJobPage:
+    return FineTuneJobPage.from_api(output, request_id, time_zone=config.time_zone)
+
+
+def _parse_logs(output: Any, request_id: str | None, config: wire.ClientConfig) -> FineTuneJobLogs:
+    return FineTuneJobLogs.from_api(output, request_id)
+
+
+def _parse_status(output: Any, request_id: str | None, config: wire.ClientConfig) -> str:
+    """The status text of a cancel or delete answer (``success``)."""
     if isinstance(output, dict) and isinstance(output.get("status"), str):
         return output["status"]
     return "success"
@@ -495,7 +521,9 @@ def _mask(secret: str) -> None:
         pass
 
 
-def _transport_error(err: BaseException, request: wire.ApiRequest, url: str) -> DashScopeTransportError:
+def _transport_error(
+    err: BaseException, request: wire.ApiRequest, url: str, request_id: str | None = None
+) -> DashScopeTransportError:
     """Map a client library's exception to a typed error that names the call but never a header."""
     kind = type(err).__name__
     if isinstance(err, (requests.exceptions.RequestException, urllib3.exceptions.HTTPError)):
@@ -523,6 +551,7 @@ def _transport_error(err: BaseException, request: wire.ApiRequest, url: str) -> 
         url=url,
         timeout=timeout,
         connect_failed=connect_failed,
+        request_id=request_id,
     )
 
 

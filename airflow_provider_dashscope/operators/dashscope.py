@@ -150,7 +150,7 @@ class _FineTuneJobWaitOperator(BaseOperator):
                 event = tracker.on_job(hook.get_fine_tune_job(job.job_id))
             except DashScopeError as err:
                 event = tracker.on_error(err)
-                retry_after = getattr(err, "retry_after", None)
+                retry_after = _waiting.retry_after_of(err, hook.config.retry.max_delay)
             if event is not None:
                 return event
 

@@ -114,7 +114,8 @@ class DashScopeFineTuneJobTrigger(BaseTrigger):
                 if not isinstance(err, DashScopeError):
                     self.log.exception("Fine-tune job %s: unexpected error while polling", self.job_id)
                 event = tracker.on_error(err)
-                retry_after = getattr(err, "retry_after", None)
+                if hook.resolved_config is not None:
+                    retry_after = _waiting.retry_after_of(err, hook.resolved_config.retry.max_delay)
             else:
                 if tracker.last_job is None:
                     self.log.info(

@@ -1,0 +1,96 @@
+"""Run ``airflow dags test DAG_ID [-c CONF]`` in this interpreter, then dump what the run left in the DB as JSON.
+
+Usage: ``python _dag_runner.py DAG_ID CONF_JSON``. The caller sets AIRFLOW_HOME (migrated DB), the DAGs folder and the
+connections. The last stdout line is ``RUN_RESULT {...}``: the run state, each task's state, every XCom value, every
+rendered template field, the trigger rows still stored and each task instance's ``next_kwargs``. Exit code: the CLI's
+(0 when the run succeeded, 1 when it failed), 2 when the CLI crashed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+
+
+def _run_cli(dag_id: str, conf: str) -> int:
+    from airflow.__main__ import main
+
+    sys.argv = ["airflow", "dags", "test", dag_id] + (["-c", conf] if conf else [])
+    try:
+        main()
+    except SystemExit as stop:
+        if stop.code is None or stop.code == 0:
+            return 0
+        return stop.code if isinstance(stop.code, int) else 1
+    except Exception:
+        traceback.print_exc()
+        return 2
+    return 0
+
+
+def _value(state):
+    return getattr(state, "value", state)
+
+
+def _report(dag_id: str) -> dict:
+    from airflow.models.dagrun import DagRun
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.trigger import Trigger
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    try:  # Airflow 3
+        from airflow.models.xcom import XComModel as XComRow
+
+        airflow_3 = True
+    except ImportError:  # Airflow 2
+        from airflow.models.xcom import XCom as XComRow
+
+        airflow_3 = False
+
+    with create_session() as session:
+        run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id).order_by(DagRun.id.desc())).first()
+        if run is None:
+            return {"run_state": None, "states": {}, "xcom": {}, "rendered": {}, "triggers": [], "next_kwargs": {}}
+        tis = session.scalars(
+            select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id)
+        ).all()
+        xcom: dict = {}
+        for row in session.scalars(select(XComRow).where(XComRow.dag_id == dag_id, XComRow.run_id == run.run_id)):
+            # Airflow 2's XCom model deserializes on load (init_on_load); Airflow 3's keeps the stored JSON.
+            value = XComRow.deserialize_value(row) if airflow_3 else row.value
+            xcom.setdefault(row.task_id, {})[row.key] = value
+        rendered = {
+            row.task_id: row.rendered_fields
+            for row in session.scalars(
+                select(RenderedTaskInstanceFields).where(
+                    RenderedTaskInstanceFields.dag_id == dag_id, RenderedTaskInstanceFields.run_id == run.run_id
+                )
+            )
+        }
+        triggers = [
+            {"classpath": row.classpath, "kwargs": repr(row.kwargs)} for row in session.scalars(select(Trigger))
+        ]
+        return {
+            "run_state": _value(run.state),
+            "states": {ti.task_id: _value(ti.state) for ti in tis},
+            "xcom": xcom,
+            "rendered": rendered,
+            "triggers": triggers,
+            "next_kwargs": {ti.task_id: repr(ti.next_kwargs) for ti in tis},
+        }
+
+
+if __name__ == "__main__":
+    dag_id, conf = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else ""
+    code = _run_cli(dag_id, conf)
+    sys.stdout.flush()
+    try:
+        report = _report(dag_id)
+    except Exception:
+        traceback.print_exc()
+        report = {"report_error": traceback.format_exc()}
+    print("RUN_RESULT " + json.dumps(report, default=str), flush=True)
+    sys.exit(code)

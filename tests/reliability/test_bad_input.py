@@ -1,0 +1,312 @@
+"""Every row of README's "Bad input" table, for the sensor and both operators, from one list (``BAD_INPUTS``).
+
+* A value known when the DAG is parsed (a literal ``job_id``, ``poll_interval``, ``timeout``) fails at construction,
+  i.e. at parse: checked by constructing each operator inside a ``DAG`` and by parsing real DAG files with DagBag.
+* A templated ``job_id`` ('{{ params.job_id }}') that renders to a bad value, and every connection problem, fail at
+  the start of ``execute``, before any request (the emulator counts 0 requests).
+
+Each error names the field and the fix (asserted substrings).
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_dashscope.exceptions import DashScopeConfigError
+from airflow_provider_dashscope.operators.dashscope import (
+    DashScopeCreateFineTuneJobOperator,
+    DashScopeFineTuneJobOperator,
+)
+from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
+
+from .conftest import KEY, REPO, conn_json
+
+JOB_ID_HINT = "pass the id the create call returned"
+
+
+@dataclass(frozen=True)
+class BadInput:
+    key: str
+    readme_row: str  #: the start of the README table row it belongs to
+    kind: str  #: "job_id" (literal at parse / templated at execute), "arg" (parse only), "conn" (execute only)
+    value: Any = None  #: the bad job_id, or the operator kwargs for "arg"
+    conn: dict[str, Any] = field(default_factory=dict)  #: for "conn": how to (mis)configure the connection
+    expected: tuple[str, ...] = ()  #: substrings: the field and the fix
+
+
+BAD_INPUTS: tuple[BadInput, ...] = (
+    BadInput(
+        "job_id_empty", "`job_id` empty, `None`, not a string", "job_id", "", expected=("job_id is empty", JOB_ID_HINT)
+    ),
+    BadInput(
+        "job_id_none",
+        "`job_id` empty, `None`, not a string",
+        "job_id",
+        None,
+        expected=("job_id must be a string, got NoneType None", JOB_ID_HINT),
+    ),
+    BadInput(
+        "job_id_int",
+        "`job_id` empty, `None`, not a string",
+        "job_id",
+        123,
+        expected=("job_id must be a string, got int 123", JOB_ID_HINT),
+    ),
+    BadInput(
+        "job_id_path",
+        "`job_id` path-like (`../deployments`)",
+        "job_id",
+        "../deployments",
+        expected=("job_id '../deployments' is not a valid job id", "'/'", JOB_ID_HINT),
+    ),
+    BadInput(
+        "job_id_space",
+        "`job_id` path-like (`../deployments`)",
+        "job_id",
+        "a b",
+        expected=("job_id 'a b' is not a valid job id", "whitespace", JOB_ID_HINT),
+    ),
+    BadInput(
+        "job_id_nul",
+        "`job_id` path-like (`../deployments`)",
+        "job_id",
+        "a\x00b",
+        expected=("job_id 'a\\x00b' is not a valid job id", "control", JOB_ID_HINT),
+    ),
+    BadInput(
+        "job_id_long",
+        "`job_id` longer than 256 characters",
+        "job_id",
+        "f" * 300,
+        expected=("job_id is 300 characters long (at most 256)", JOB_ID_HINT),
+    ),
+    BadInput(
+        "poll_interval_zero",
+        "`poll_interval` zero or negative",
+        "arg",
+        {"poll_interval": 0},
+        expected=("poll_interval must be > 0 seconds", "got 0"),
+    ),
+    BadInput(
+        "poll_interval_negative",
+        "`poll_interval` zero or negative",
+        "arg",
+        {"poll_interval": -1},
+        expected=("poll_interval must be > 0 seconds", "got -1"),
+    ),
+    BadInput(
+        "timeout_negative",
+        "`timeout` negative",
+        "arg",
+        {"timeout": -1},
+        expected=("timeout must be >= 0 seconds", "got -1"),
+    ),
+    BadInput(
+        "unknown_region",
+        "unknown `region` extra",
+        "conn",
+        conn={"extra": {"region": "mars-north-1"}},
+        expected=("unknown region 'mars-north-1'", "extra 'region'", "known regions: ap-southeast-1, cn-beijing"),
+    ),
+    BadInput(
+        "plain_http",
+        "plain `http://` base URL to a non-loopback host",
+        "conn",
+        conn={"host": "http://dashscope.example.com/api/v1"},
+        expected=("host", "plain http://", "use https://"),
+    ),
+    BadInput(
+        "missing_key",
+        "missing API key",
+        "conn",
+        conn={"password": None},
+        expected=("connection 'dashscope_default' has no API key", "password field"),
+    ),
+    BadInput(
+        "missing_conn",
+        "a connection id that does not exist",
+        "conn",
+        conn={"conn_id": "no_such_conn"},
+        expected=(
+            "connection 'no_such_conn' does not exist",
+            "AIRFLOW_CONN_NO_SUCH_CONN",
+            "export DASHSCOPE_API_KEY",
+        ),
+    ),
+)
+
+OPERATORS = {
+    "sensor": DashScopeFineTuneJobSensor,
+    "wait_operator": DashScopeFineTuneJobOperator,
+    "create_operator": DashScopeCreateFineTuneJobOperator,
+}
+CREATE_ARGS = {"model": "qwen3-14b", "training_file_ids": ["file-ft-train-1"]}
+GOOD_JOB_ID = "ft-202411251000-abcd"
+
+
+def build(target: str, *, job_id: Any = GOOD_JOB_ID, **kwargs: Any):
+    cls = OPERATORS[target]
+    kwargs = {"task_id": f"t_{target}", "deferrable": True, **kwargs}
+    if target == "create_operator":
+        return cls(**CREATE_ARGS, **kwargs)
+    return cls(job_id=job_id, **kwargs)
+
+
+def check_message(row: BadInput, error: BaseException) -> None:
+    text = str(error)
+    for expected in row.expected:
+        assert expected in text, f"{row.key}: {expected!r} not in {text!r}"
+    assert KEY not in text
+
+
+def rows(*kinds: str, targets: tuple[str, ...] = tuple(OPERATORS)) -> list:
+    params = []
+    for row in BAD_INPUTS:
+        if row.kind not in kinds:
+            continue
+        for target in targets:
+            if row.kind == "job_id" and target == "create_operator":
+                continue  # the create operator has no job_id argument
+            params.append(pytest.param(row, target, id=f"{row.key}-{target}"))
+    return params
+
+
+def test_every_readme_bad_input_row_is_tested():
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Bad input", 1)[1].split("\n## ", 1)[0]
+    table_rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| Input")]
+    assert len(table_rows) == 9, table_rows
+    for line in table_rows:
+        assert any(line.startswith("| " + row.readme_row) for row in BAD_INPUTS), f"untested README row: {line}"
+    for row in BAD_INPUTS:
+        assert any(line.startswith("| " + row.readme_row) for line in table_rows), row
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Known at parse: fails when the operator is built (inside a DAG, as the DAG processor does)
+# ------------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("row", "target"), rows("job_id", "arg"))
+def test_a_value_known_at_parse_fails_when_the_dag_is_parsed(row: BadInput, target: str):
+    from airflow.providers.common.compat.sdk import DAG
+
+    kwargs = dict(row.value) if row.kind == "arg" else {"job_id": row.value}
+    with DAG(dag_id=f"bad_{row.key}_{target}", schedule=None, start_date=datetime(2026, 1, 1)):
+        with pytest.raises(DashScopeConfigError) as info:
+            build(target, **kwargs)
+    assert isinstance(info.value, ValueError)
+    check_message(row, info.value)
+
+
+def test_dag_files_with_bad_literal_values_are_import_errors_naming_the_field(tmp_path: Path):
+    """The same rows through Airflow's own DAG parsing (DagBag): each file is an import error with the message."""
+    try:
+        from airflow.dag_processing.dagbag import DagBag  # Airflow 3
+    except ImportError:  # Airflow 2
+        from airflow.models.dagbag import DagBag
+
+    files = {}
+    for param in rows("job_id", "arg"):
+        row, target = param.values
+        kwargs = dict(row.value) if row.kind == "arg" else {"job_id": row.value}
+        if target == "create_operator":
+            kwargs.update(CREATE_ARGS)
+        elif "job_id" not in kwargs:
+            kwargs["job_id"] = GOOD_JOB_ID
+        name = f"bad_{row.key}_{target}"
+        source = f"""
+            from datetime import datetime
+            from airflow.providers.common.compat.sdk import DAG
+            from {OPERATORS[target].__module__} import {OPERATORS[target].__name__} as Op
+
+            with DAG(dag_id={name!r}, schedule=None, start_date=datetime(2026, 1, 1)):
+                Op(task_id="t", deferrable=True, **{kwargs!r})
+        """
+        path = tmp_path / f"{name}.py"
+        path.write_text(textwrap.dedent(source))
+        files[str(path)] = row
+    bag = DagBag(dag_folder=str(tmp_path))  # examples are off (tests/conftest.py)
+    assert bag.dags == {} or not bag.dags
+    assert set(bag.import_errors) == set(files), bag.import_errors
+    for path, row in files.items():
+        message = bag.import_errors[path]
+        assert "DashScopeConfigError" in message, message
+        check_message(row, message.replace("\\\\", "\\"))
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Known only at run time: fails at the start of execute, before any request
+# ------------------------------------------------------------------------------------------------------------------
+class RecordingTI:
+    dag_id, task_id, run_id, map_index, try_number = "bad_input", "t", "manual__2026-11-25", -1, 1
+
+    def __init__(self) -> None:
+        self.pushed: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any, **kwargs: Any) -> None:
+        self.pushed[key] = value
+
+
+def context(params: dict[str, Any] | None = None) -> dict[str, Any]:
+    ti = RecordingTI()
+    return {"ti": ti, "task_instance": ti, "run_id": ti.run_id, "params": params or {}, "dag_run": None}
+
+
+#: Jinja renders None and 123 to the text 'None' and '123', which are well-formed ids: see the test after this one.
+TEMPLATED = [
+    p
+    for p in rows("job_id", targets=("sensor", "wait_operator"))
+    if p.values[0].key not in ("job_id_none", "job_id_int")
+]
+
+
+@pytest.mark.parametrize(("row", "target"), TEMPLATED)
+def test_a_templated_job_id_rendering_to_a_bad_value_fails_at_execute_before_any_request(row: BadInput, target, conn):
+    operator = build(target, job_id="{{ params.job_id }}")  # fine at parse: the value is not known yet
+    ctx = context(params={"job_id": row.value})
+    operator.render_template_fields(ctx)
+    with pytest.raises(DashScopeConfigError) as info:
+        operator.execute(ctx)
+    check_message(row, info.value)
+    assert conn.request_count() == 0
+
+
+@pytest.mark.parametrize("target", ["sensor", "wait_operator"])
+@pytest.mark.parametrize("value", [None, 123])
+def test_a_template_rendering_none_or_a_number_is_text_and_fails_as_an_unknown_job(value, target, conn):
+    """'{{ params.job_id }}' with None renders the text 'None' (a well-formed id): one GET, a 404, no retry, and a
+    FineTuneJobNotFoundError that names the id the task actually used."""
+    from airflow_provider_dashscope.exceptions import FineTuneJobNotFoundError
+
+    operator = build(target, job_id="{{ params.job_id }}")
+    ctx = context(params={"job_id": value})
+    operator.render_template_fields(ctx)
+    assert operator.job_id == str(value)
+    with pytest.raises(FineTuneJobNotFoundError) as info:
+        operator.execute(ctx)
+    assert f"Fine-tune job {value} was not found (HTTP 404" in str(info.value)
+    assert conn.request_count() == 1
+
+
+@pytest.mark.parametrize(("row", "target"), rows("conn"))
+def test_a_bad_connection_fails_at_the_start_of_execute_before_any_request(row: BadInput, target, conn, monkeypatch):
+    spec = dict(row.conn)
+    conn_id = spec.pop("conn_id", "dashscope_default")
+    if conn_id == "dashscope_default":
+        settings = {"host": conn.base_url, "password": KEY, **spec}
+        extra = settings.pop("extra", {})
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_DASHSCOPE_DEFAULT", conn_json(settings["host"], password=settings["password"], **extra)
+        )
+    operator = build(target, dashscope_conn_id=conn_id)  # fine at parse: connections are read at run time
+    with pytest.raises(DashScopeConfigError) as info:
+        operator.execute(context())
+    check_message(row, info.value)
+    assert conn.request_count() == 0
+    assert json.dumps(operator.dashscope_conn_id) and KEY not in repr(operator.__dict__)
