@@ -3,12 +3,13 @@
 Runs N ``DashScopeFineTuneJobTrigger`` instances on one event loop against the emulator (a separate process on
 127.0.0.1, every job pinned RUNNING), for a fixed time, and measures:
 
-* CPU seconds of this process per 1,000 polls,
-* Python memory per wait (tracemalloc, after the waits started, minus before),
+* CPU seconds of the waiting process per 1,000 polls,
+* resident memory per wait (RSS once every wait has started, minus before),
 * event-loop lag (how late a 10 ms ticker wakes up; p50/p99/max),
 * polls done versus the polls the schedule intended.
 
-The baseline, measured in the same run on the same emulator, is the least a poll can cost: N bare coroutines
+Each side runs in a fresh process. The baseline, measured in the same run on the same emulator, is the least a
+poll can cost: N bare coroutines
 sharing one aiohttp session, each doing ``GET /fine-tunes/{id}`` and sleeping ``poll_interval``. The ratios say
 what the provider adds (connection lookup, parsing, the typed model, logging, jitter).
 
@@ -27,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 import urllib.request
 from pathlib import Path
 
@@ -109,32 +109,53 @@ async def run_baseline(ids: list[str], base_url: str, poll_interval: float, seco
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def warm_up(job_id: str) -> None:
+def warm_up(job_id: str, mode: str, base_url: str) -> None:
     """Import and initialise everything once, as a running triggerer has."""
-    from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
 
     async def one_poll() -> None:
-        await DashScopeHook().aget_fine_tune_job(job_id)
+        if mode == "provider":
+            from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
+
+            await DashScopeHook().aget_fine_tune_job(job_id)
+        else:
+            import aiohttp
+
+            async with aiohttp.ClientSession() as session:
+                headers = {"Authorization": f"Bearer {KEY}"}
+                async with session.get(f"{base_url}/fine-tunes/{job_id}", headers=headers) as response:
+                    await response.read()
 
     asyncio.run(one_poll())
 
 
-def measure(name: str, coro_factory, root: str, waits: int, poll_interval: float, seconds: float) -> dict:
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def measure(mode: str, root: str, ids: list[str], poll_interval: float, seconds: float) -> dict:
+    """One mode in this (fresh) process: CPU, resident memory per wait, loop lag, polls done."""
+    base_url = f"{root}/api/v1"
+    warm_up(ids[0], mode, base_url)
+
+    def factory():
+        if mode == "baseline":
+            return run_baseline(ids, base_url, poll_interval, seconds)
+        return run_provider(ids, poll_interval, seconds)
+
     async def main() -> dict:
         samples: list[tuple[float, float]] = []
         stop = asyncio.Event()
         t0 = time.perf_counter()
         probe = asyncio.ensure_future(lag_probe(samples, stop))
-        tracemalloc.start()
-        before_mem = tracemalloc.get_traced_memory()[0]
+        before_rss = rss_bytes()
         before_gets = gets(root)
         cpu0 = time.process_time()
-        runner = asyncio.ensure_future(coro_factory())
+        runner = asyncio.ensure_future(factory())
         await asyncio.sleep(min(seconds / 2, poll_interval * 2))
-        mid_mem = tracemalloc.get_traced_memory()[0]
+        mid_rss = rss_bytes()
         await runner
         cpu = time.process_time() - cpu0
-        tracemalloc.stop()
         stop.set()
         await probe
         polls = gets(root) - before_gets
@@ -142,11 +163,10 @@ def measure(name: str, coro_factory, root: str, waits: int, poll_interval: float
         # Steady state: after every wait has started and polled twice.
         steady = sorted(lag for at, lag in samples if at - t0 > 2 * poll_interval) or [0.0]
         return {
-            "name": name,
             "polls": polls,
-            "intended_polls": int(waits * seconds / poll_interval),
+            "intended_polls": int(len(ids) * seconds / poll_interval),
             "cpu_s_per_1000_polls": 1000 * cpu / max(polls, 1),
-            "bytes_per_wait": (mid_mem - before_mem) / waits,
+            "rss_bytes_per_wait": (mid_rss - before_rss) / len(ids),
             "lag_p50_ms": 1000 * statistics.median(lags),
             "lag_p99_ms": 1000 * lags[int(len(lags) * 0.99) - 1],
             "lag_max_ms": 1000 * lags[-1],
@@ -156,51 +176,66 @@ def measure(name: str, coro_factory, root: str, waits: int, poll_interval: float
     return asyncio.run(main())
 
 
+def run_mode(mode: str, root: str, ids: list[str], args: argparse.Namespace) -> dict:
+    """Measure one mode in a fresh interpreter, so neither inherits the other's memory or imports."""
+    ids_file = Path(tempfile.mkstemp(suffix=".json")[1])
+    ids_file.write_text(json.dumps(ids))
+    try:
+        done = subprocess.run(
+            [sys.executable, __file__, "--mode", mode, "--root", root, "--ids-file", str(ids_file),
+             "--poll-interval", str(args.poll_interval), "--seconds", str(args.seconds)],
+            capture_output=True, text=True, check=True,
+        )
+    finally:
+        ids_file.unlink()
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--waits", type=int, default=1000)
     parser.add_argument("--poll-interval", type=float, default=5.0)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--mode", choices=["baseline", "provider"], help=argparse.SUPPRESS)
+    parser.add_argument("--root", help=argparse.SUPPRESS)
+    parser.add_argument("--ids-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
+
+    if args.mode:  # a child: measure one mode, print one JSON line
+        os.environ["AIRFLOW_CONN_DASHSCOPE_DEFAULT"] = json.dumps(
+            {"conn_type": "dashscope", "password": KEY, "host": f"{args.root}/api/v1"}
+        )
+        ids = json.loads(Path(args.ids_file).read_text())
+        # The waits' INFO lines (one per wait start) are written, to /dev/null, as a triggerer writes its logs.
+        saved_stdout = os.dup(1)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+        result = measure(args.mode, args.root, ids, args.poll_interval, args.seconds)
+        sys.stdout.flush()
+        os.dup2(saved_stdout, 1)
+        print(json.dumps(result))
+        return 0
 
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.setdefault("AIRFLOW_HOME", tmp)
         emulator, root = start_emulator(Path(tmp))
         try:
-            base_url = f"{root}/api/v1"
-            os.environ["AIRFLOW_CONN_DASHSCOPE_DEFAULT"] = json.dumps(
-                {"conn_type": "dashscope", "password": KEY, "host": base_url}
-            )
             ids = seed(root, args.waits)
-            warm_up(ids[0])
-            # The waits' INFO lines (one per wait start) are written, to /dev/null, as a triggerer writes its logs.
-            saved_stdout = os.dup(1)
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 1)
-            results = [
-                measure("baseline (bare aiohttp)", lambda: run_baseline(ids, base_url, args.poll_interval, args.seconds),
-                        root, args.waits, args.poll_interval, args.seconds),
-                measure("provider triggers", lambda: run_provider(ids, args.poll_interval, args.seconds),
-                        root, args.waits, args.poll_interval, args.seconds),
-            ]
+            results = {mode: run_mode(mode, root, ids, args) for mode in ("baseline", "provider")}
         finally:
-            if "saved_stdout" in locals():
-                sys.stdout.flush()
-                os.dup2(saved_stdout, 1)
             emulator.terminate()
             emulator.wait(timeout=10)
 
-    print(f"{args.waits} waits, poll every {args.poll_interval:g} s, {args.seconds:g} s each run")
-    columns = ["polls", "intended_polls", "cpu_s_per_1000_polls", "bytes_per_wait", "lag_p50_ms", "lag_p99_ms",
-               "lag_max_ms", "steady_lag_p99_ms"]
-    print(f"{'':24}" + "".join(f"{c:>20}" for c in columns))
-    for row in results:
-        print(f"{row['name']:24}" + "".join(f"{row[c]:>20.2f}" if isinstance(row[c], float) else f"{row[c]:>20}" for c in columns))
-    base, prov = results
+    print(f"{args.waits} waits, poll every {args.poll_interval:g} s, {args.seconds:g} s per run, each in a fresh process")
+    columns = list(results["baseline"])
+    width = max(len(c) for c in columns) + 2
+    print(f"{'':12}" + "".join(f"{c:>{width}}" for c in columns))
+    for mode, row in results.items():
+        print(f"{mode:12}" + "".join(f"{row[c]:>{width}.2f}" if isinstance(row[c], float) else f"{row[c]:>{width}}" for c in columns))
+    base, prov = results["baseline"], results["provider"]
     print(
-        f"ratio provider/baseline: CPU per poll x{prov['cpu_s_per_1000_polls'] / max(base['cpu_s_per_1000_polls'], 1e-9):.2f}, "
-        f"memory per wait x{prov['bytes_per_wait'] / max(base['bytes_per_wait'], 1):.2f}, "
-        f"polls done {prov['polls'] / max(base['polls'], 1):.2f}"
+        f"provider / baseline: CPU per poll x{prov['cpu_s_per_1000_polls'] / max(base['cpu_s_per_1000_polls'], 1e-9):.2f}, "
+        f"memory per wait x{prov['rss_bytes_per_wait'] / max(base['rss_bytes_per_wait'], 1):.2f}, "
+        f"polls done x{prov['polls'] / max(base['polls'], 1):.2f}"
     )
     return 0
 

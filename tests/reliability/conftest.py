@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 DAG_FILES = HERE / "dag_files"
 EXAMPLE_DAGS = REPO / "example_dags"
-DAG_RUNNER = HERE / "_dag_runner.py"
+DAG_RUNNER = HERE.parent / "_dag_runner.py"
 AIRFLOW = Path(sys.executable).parent / "airflow"
 
 #: The recognisable API key of every test here; the secret tests search for it everywhere.
@@ -159,6 +159,6 @@ def run_dag(
         text=True,
         timeout=timeout,
     )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RUN_RESULT ")]
-    assert lines, f"no RUN_RESULT line (rc={done.returncode}):\n{(done.stdout + done.stderr)[-8000:]}"
-    return DagRun(done.returncode, done.stdout, done.stderr, json.loads(lines[-1][len("RUN_RESULT ") :]))
+    lines = [line for line in done.stdout.splitlines() if line.startswith("DAG_RESULT ")]
+    assert lines, f"no DAG_RESULT line (rc={done.returncode}):\n{(done.stdout + done.stderr)[-8000:]}"
+    return DagRun(done.returncode, done.stdout, done.stderr, json.loads(lines[-1][len("DAG_RESULT ") :]))

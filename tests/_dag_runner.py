@@ -1,9 +1,10 @@
-"""Run ``airflow dags test DAG_ID -c CONF`` in this interpreter, then report the run as JSON.
+"""Run ``airflow dags test DAG_ID [-c CONF]`` in this interpreter, then report what the run left in the DB as JSON.
 
-Usage: ``python _run_dag.py DAG_ID CONF_JSON``. The environment (AIRFLOW_HOME with a migrated DB, the DAGs folder, the
-connection) is set by the caller. The last stdout line is ``DAG_RESULT {...}`` with the run's state, every task's
-state and try number, every XCom of the run and the console link of each task that has one. The exit code is the
-CLI's: 0 when the run succeeded, 1 when it failed ("DagRun failed"), 2 when the CLI itself crashed.
+Usage: ``python tests/_dag_runner.py DAG_ID [CONF_JSON]``. The caller sets AIRFLOW_HOME (a migrated DB), the DAGs
+folder and the connections. The last stdout line is ``DAG_RESULT {...}``: the run state; each task's state and try
+number; every XCom value; each task's console link; every rendered template field; the trigger rows still stored;
+and each task instance's ``next_kwargs``. The exit code is the CLI's (0 when the run succeeded, 1 when it failed),
+2 when the CLI itself crashed. Used by tests/dags and tests/reliability.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import traceback
 def _run_cli(dag_id: str, conf: str) -> int:
     from airflow.__main__ import main
 
-    sys.argv = ["airflow", "dags", "test", dag_id, "-c", conf]
+    sys.argv = ["airflow", "dags", "test", dag_id] + (["-c", conf] if conf else [])
     try:
         main()
     except SystemExit as stop:
@@ -33,11 +34,25 @@ def _value(state):
     return getattr(state, "value", state)
 
 
+EMPTY = {
+    "run_state": None,
+    "states": {},
+    "tries": {},
+    "xcom": {},
+    "links": {},
+    "rendered": {},
+    "triggers": [],
+    "next_kwargs": {},
+}
+
+
 def _report(dag_id: str) -> dict:
     from sqlalchemy import select
 
     from airflow.models.dagrun import DagRun
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
     from airflow.models.taskinstance import TaskInstance
+    from airflow.models.trigger import Trigger
     from airflow.utils.session import create_session
 
     try:  # Airflow 3
@@ -55,13 +70,12 @@ def _report(dag_id: str) -> dict:
     with create_session() as session:
         run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id).order_by(DagRun.id.desc())).first()
         if run is None:
-            return {"run_state": None, "states": {}, "tries": {}, "xcom": {}, "links": {}}
+            return dict(EMPTY)
         tis = session.scalars(
             select(TaskInstance).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id)
         ).all()
-        rows = session.scalars(select(XComRow).where(XComRow.dag_id == dag_id, XComRow.run_id == run.run_id)).all()
         xcom: dict = {}
-        for row in rows:
+        for row in session.scalars(select(XComRow).where(XComRow.dag_id == dag_id, XComRow.run_id == run.run_id)):
             # Airflow 2 deserializes the value when it loads the row (BaseXCom.init_on_load); Airflow 3 does not.
             value = XComRow.deserialize_value(row) if airflow_3 else row.value
             xcom.setdefault(row.task_id, {})[row.key] = value
@@ -73,18 +87,37 @@ def _report(dag_id: str) -> dict:
                 url = link.get_link(None, ti_key=ti.key)
             if url:
                 links[ti.task_id] = url
+        rendered = {
+            row.task_id: row.rendered_fields
+            for row in session.scalars(
+                select(RenderedTaskInstanceFields).where(
+                    RenderedTaskInstanceFields.dag_id == dag_id, RenderedTaskInstanceFields.run_id == run.run_id
+                )
+            )
+        }
+        triggers = [
+            {"classpath": row.classpath, "kwargs": repr(row.kwargs)} for row in session.scalars(select(Trigger))
+        ]
         return {
             "run_state": _value(run.state),
             "states": {ti.task_id: _value(ti.state) for ti in tis},
             "tries": {ti.task_id: ti.try_number for ti in tis},
             "xcom": xcom,
             "links": links,
+            "rendered": rendered,
+            "triggers": triggers,
+            "next_kwargs": {ti.task_id: repr(ti.next_kwargs) for ti in tis},
         }
 
 
 if __name__ == "__main__":
-    dag_id, conf = sys.argv[1], sys.argv[2]
+    dag_id, conf = sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else ""
     code = _run_cli(dag_id, conf)
     sys.stdout.flush()
-    print("DAG_RESULT " + json.dumps(_report(dag_id), default=str), flush=True)
+    try:
+        report = _report(dag_id)
+    except Exception:
+        traceback.print_exc()
+        report = {**EMPTY, "report_error": traceback.format_exc()}
+    print("DAG_RESULT " + json.dumps(report, default=str), flush=True)
     sys.exit(code)
