@@ -120,6 +120,7 @@ def run_dag(airflow_home: Path, emulator: EmulatorThread):
         lines = [line for line in done.stdout.splitlines() if line.startswith("DAG_RESULT ")]
         assert lines, f"no DAG_RESULT line (rc={done.returncode}):\n{output[-6000:]}"
         report = json.loads(lines[-1][len("DAG_RESULT ") :])
-        return DagRunResult(returncode=done.returncode, output=output, **report)
+        fields = ("run_state", "states", "tries", "xcom", "links")
+        return DagRunResult(returncode=done.returncode, output=output, **{key: report[key] for key in fields})
 
     return run
