@@ -7,6 +7,7 @@ import re
 import time
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import (
@@ -49,6 +50,8 @@ class _FineTuneJobWaitOperator(BaseOperator):
 
     operator_extra_links = (DashScopeFineTuneJobLink(),)
     ui_color = "#ff6a00"
+    #: Whether the trigger cancels the job when a user kills the deferred task (the create operator's choice).
+    cancel_on_kill = False
 
     def __init__(
         self,
@@ -73,7 +76,7 @@ class _FineTuneJobWaitOperator(BaseOperator):
         if deferrable and not wait_for_completion:
             self.log.warning("deferrable=True has no effect with wait_for_completion=False")
 
-    @property
+    @cached_property
     def hook(self) -> DashScopeHook:
         from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
 
@@ -115,7 +118,7 @@ class _FineTuneJobWaitOperator(BaseOperator):
                         poll_interval=self.poll_interval,
                         deadline=deadline,
                         max_consecutive_failures=self.max_consecutive_failures,
-                        cancel_on_kill=self._cancel_on_kill,
+                        cancel_on_kill=self.cancel_on_kill,
                         started_at=started,
                         last_status=job.status_text,
                     ),
@@ -124,8 +127,6 @@ class _FineTuneJobWaitOperator(BaseOperator):
                 )
             event = self._poll_until_done(hook, job, started, deadline)
         return self._finish(context, event)
-
-    _cancel_on_kill = False
 
     def _poll_until_done(
         self, hook: DashScopeHook, job: FineTuneJob, started: float, deadline: float | None
@@ -307,10 +308,6 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
         self.cancel_on_kill = cancel_on_kill
         self.reattach_on_retry = reattach_on_retry
         self._job_id: str | None = None
-
-    @property
-    def _cancel_on_kill(self) -> bool:  # type: ignore[override]
-        return self.cancel_on_kill
 
     def _default_job_name(self, context: Context) -> str:
         ti = context["ti"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import cached_property
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +74,7 @@ class DashScopeFineTuneJobSensor(BaseSensorOperator):
         self._failed_pokes = 0
         self._last_status: str | None = None
 
-    @property
+    @cached_property
     def hook(self) -> DashScopeHook:
         from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
 
