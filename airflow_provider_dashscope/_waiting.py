@@ -157,17 +157,13 @@ def raise_for_event(event: dict[str, Any]) -> None:
     if status == "timeout":
         raise FineTuneJobTimeoutError(message, job_id=job_id, job_status=event.get("job_status"))
     if event.get("http_status") == 404:
-        raise FineTuneJobNotFoundError(
-            f"Fine-tune job {job_id} was not found (HTTP 404, request_id={event.get('request_id') or 'unknown'}); "
-            "check the job id and that the connection points at the job's region and workspace",
-            job_id=job_id,
-        )
+        raise not_found_error(job_id, event.get("request_id"))
     raise DashScopeError(message)
 
 
-def not_found_error(job_id: str, error: NotFoundError) -> FineTuneJobNotFoundError:
+def not_found_error(job_id: str, request_id: str | None) -> FineTuneJobNotFoundError:
     return FineTuneJobNotFoundError(
-        f"Fine-tune job {job_id} was not found (HTTP 404, request_id={error.request_id or 'unknown'}); "
+        f"Fine-tune job {job_id} was not found (HTTP 404, request_id={request_id or 'unknown'}); "
         "check the job id and that the connection points at the job's region and workspace",
         job_id=job_id,
     )

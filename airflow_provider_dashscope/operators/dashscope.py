@@ -97,7 +97,7 @@ class _FineTuneJobWaitOperator(BaseOperator):
         try:
             return hook.get_fine_tune_job(job_id)
         except NotFoundError as err:
-            raise self._maybe_skip(_waiting.not_found_error(job_id, err)) from None
+            raise self._maybe_skip(_waiting.not_found_error(job_id, err.request_id)) from None
 
     def _wait_and_finish(self, context: Context, hook: DashScopeHook, job: FineTuneJob) -> dict[str, Any]:
         if not self.wait_for_completion:

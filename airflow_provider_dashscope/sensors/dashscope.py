@@ -84,7 +84,7 @@ class DashScopeFineTuneJobSensor(BaseSensorOperator):
         try:
             return hook.get_fine_tune_job(self.job_id)
         except NotFoundError as err:
-            raise self._maybe_skip(_waiting.not_found_error(self.job_id, err)) from None
+            raise self._maybe_skip(_waiting.not_found_error(self.job_id, err.request_id)) from None
 
     def execute(self, context: Context) -> Any:
         self.job_id = validate_job_id(self.job_id)
