@@ -236,6 +236,17 @@ class PollTracker:
         return timeout_event(self.job_id, deadline, self.last_job)
 
 
+def log_training_tail(hook: Any, job_id: str, log: logging.Logger, lines: int = 20) -> None:
+    """Log the last lines of a failed job's training log (best effort: the failure matters more than its log)."""
+    try:
+        tail = hook.tail_fine_tune_job_logs(job_id, lines=lines)
+    except Exception as err:
+        log.warning("Could not read the training log of fine-tune job %s: %s", job_id, err)
+        return
+    if tail:
+        log.error("Last lines of the training log of fine-tune job %s:\n%s", job_id, "\n".join(tail))
+
+
 def retry_after_of(error: BaseException, cap: float) -> float | None:
     """A server's ``Retry-After`` carried by ``error``, capped like the hook's retries (``retry_max_delay``)."""
     retry_after = getattr(error, "retry_after", None)

@@ -166,7 +166,7 @@ class _FineTuneJobWaitOperator(BaseOperator):
             self.log.info("%s", event["message"])
             return self._push_result(context, {key: job.get(key) for key in _waiting.RESULT_KEYS})
         if event["status"] == "failed":
-            self._log_training_tail(event["job_id"])
+            _waiting.log_training_tail(self.hook, event["job_id"], self.log)
         if event["status"] == "timeout":
             self._on_timeout(event["job_id"])
         try:
@@ -188,15 +188,6 @@ class _FineTuneJobWaitOperator(BaseOperator):
 
     def _on_timeout(self, job_id: str) -> None:
         """What to do with the job when the wait times out (nothing: the job is not ours to stop)."""
-
-    def _log_training_tail(self, job_id: str) -> None:
-        try:
-            lines = self.hook.tail_fine_tune_job_logs(job_id, lines=20)
-        except Exception as err:  # the failure itself matters more than its log
-            self.log.warning("Could not read the training log of fine-tune job %s: %s", job_id, err)
-            return
-        if lines:
-            self.log.error("Last lines of the training log of fine-tune job %s:\n%s", job_id, "\n".join(lines))
 
     def _maybe_skip(self, err: FineTuneJobError) -> Exception:
         if self.soft_fail:

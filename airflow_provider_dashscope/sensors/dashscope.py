@@ -145,6 +145,8 @@ class DashScopeFineTuneJobSensor(BaseSensorOperator):
         if event["status"] == "success":
             self.log.info("%s", event["message"])
             return {key: (event.get("job") or {}).get(key) for key in _waiting.RESULT_KEYS}
+        if event["status"] == "failed":
+            _waiting.log_training_tail(self.hook, event["job_id"], self.log)
         try:
             _waiting.raise_for_event(event)
         except FineTuneJobTimeoutError as err:

@@ -156,6 +156,16 @@ class TestDeferrable:
         assert err.value.job_status == "FAILED"
 
     @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "poke"])
+    def test_a_failed_job_logs_the_end_of_its_training_log(self, emu, deferrable, logs):
+        seed(emu, "ft-bad-log", running_seconds=0, outcome="FAILED", code="DataError", message="bad line")
+        with pytest.raises(FineTuneJobFailedError):
+            sensor("ft-bad-log", deferrable=deferrable).execute(make_context())
+
+        errors = [line for line in logs.lines("error") if "Last lines of the training log of fine-tune job ft-bad-log" in line]
+        assert len(errors) == 1, logs.lines()
+        assert emu.request_count("GET", "GET /fine-tunes/{job_id}/logs", job_id="ft-bad-log") == 2
+
+    @pytest.mark.parametrize("deferrable", [True, False], ids=["deferrable", "poke"])
     def test_a_cancelled_job_fails_the_task_without_retries(self, emu, deferrable):
         seed(emu, "ft-cancelled", running_seconds=0, outcome="CANCELED")
         with pytest.raises(FineTuneJobCancelledError) as err:
