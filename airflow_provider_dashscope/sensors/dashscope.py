@@ -16,7 +16,7 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_dashscope import _waiting
-from airflow_provider_dashscope._wire import is_transient, validate_job_id
+from airflow_provider_dashscope._wire import validate_job_id
 from airflow_provider_dashscope.exceptions import (
     DashScopeError,
     FineTuneJobError,
@@ -71,8 +71,6 @@ class DashScopeFineTuneJobSensor(BaseSensorOperator):
         self.poll_interval = poll_interval
         self.deferrable = deferrable
         self.max_consecutive_failures = _waiting.check_max_failures(max_consecutive_failures)
-        self._failed_pokes = 0
-        self._last_status: str | None = None
 
     @cached_property
     def hook(self) -> DashScopeHook:
@@ -112,29 +110,26 @@ class DashScopeFineTuneJobSensor(BaseSensorOperator):
             timeout=None,
         )
 
+    @cached_property
+    def _tracker(self) -> _waiting.PollTracker:
+        """The trigger's rules for the poke loop: the failure budget and one INFO line per status change."""
+        return _waiting.PollTracker(
+            self.job_id,
+            max_failures=self.max_consecutive_failures,
+            started_at=time.time(),
+            last_status=None,
+            log=self.log,
+        )
+
     def poke(self, context: Context) -> bool | PokeReturnValue:
         try:
             job = self._get_job(self.hook)
         except DashScopeError as err:
-            if not is_transient(err):
+            if self._tracker.on_error(err) is not None:
                 raise
-            self._failed_pokes += 1
-            if self._failed_pokes >= self.max_consecutive_failures:
-                raise
-            self.log.warning(
-                "Check of fine-tune job %s failed (%d of %d tolerated in a row): %s",
-                self.job_id,
-                self._failed_pokes,
-                self.max_consecutive_failures,
-                err,
-            )
             return False
-        self._failed_pokes = 0
-        event = _waiting.event_for_job(job)
+        event = self._tracker.on_job(job)
         if event is None:
-            if job.status_text != self._last_status:
-                self.log.info("Fine-tune job %s is %s", job.job_id, job.status_text)
-                self._last_status = job.status_text
             return False
         return PokeReturnValue(is_done=True, xcom_value=self._complete(event))
 

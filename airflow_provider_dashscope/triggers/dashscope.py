@@ -17,7 +17,6 @@ from airflow_provider_dashscope._wire import validate_job_id
 from airflow_provider_dashscope.exceptions import DashScopeError, UnsupportedOperationError
 from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
 
-POLL_JITTER = _waiting.POLL_JITTER  # kept importable from here
 
 class DashScopeFineTuneJobTrigger(BaseTrigger):
     """

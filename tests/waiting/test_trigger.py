@@ -11,7 +11,8 @@ import aiohttp
 import pytest
 
 from airflow_provider_dashscope import _aio
-from airflow_provider_dashscope.triggers.dashscope import POLL_JITTER, DashScopeFineTuneJobTrigger
+from airflow_provider_dashscope._waiting import POLL_JITTER
+from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
 
 from .conftest import API_KEY, GET_JOB, PollClock, cancels, gets, seed
 
