@@ -567,11 +567,16 @@ class EmulatorState:
             self._persist()
             return self.render(job, now)
 
+    def _existing(self, job_id: str) -> Job:
+        """The job, or the API's 404 (call with the lock held)."""
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise not_found()
+        return job
+
     def get_job(self, job_id: str) -> dict[str, Any]:
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None:
-                raise not_found()
+            job = self._existing(job_id)
             return self.render(job, self.now())
 
     def job_status(self, job_id: str) -> str | None:
@@ -599,9 +604,7 @@ class EmulatorState:
 
     def cancel_job(self, job_id: str) -> dict[str, Any]:
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None:
-                raise not_found()
+            job = self._existing(job_id)
             now = self.now()
             status = self.status_of(job, now)
             if status in TERMINAL:
@@ -627,9 +630,7 @@ class EmulatorState:
 
     def delete_job(self, job_id: str) -> dict[str, Any]:
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None:
-                raise not_found()
+            job = self._existing(job_id)
             now = self.now()
             status = self.status_of(job, now)
             if status not in TERMINAL:
@@ -652,9 +653,7 @@ class EmulatorState:
         if not 1 <= line <= 1000:
             raise invalid("Invalid line: must be between 1 and 1000")
         with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None:
-                raise not_found()
+            job = self._existing(job_id)
             total, get = self._log_lines(job, self.now())
             return {"total": total, "logs": [get(i) for i in range(offset, min(total, offset + line))]}
 
