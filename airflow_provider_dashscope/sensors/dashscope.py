@@ -17,6 +17,7 @@ from airflow.providers.common.compat.sdk import (
 
 from airflow_provider_dashscope import _waiting
 from airflow_provider_dashscope._wire import validate_job_id
+from airflow_provider_dashscope.operators.dashscope import DashScopeFineTuneJobLink
 from airflow_provider_dashscope.exceptions import (
     DashScopeError,
     FineTuneJobError,
@@ -49,6 +50,7 @@ class DashScopeFineTuneJobSensor(BaseSensorOperator):
 
     template_fields: Sequence[str] = ("job_id", "dashscope_conn_id")
     ui_color = "#ff6a00"
+    operator_extra_links = (DashScopeFineTuneJobLink(),)
 
     def __init__(
         self,
@@ -86,16 +88,20 @@ class DashScopeFineTuneJobSensor(BaseSensorOperator):
 
     def execute(self, context: Context) -> Any:
         self.job_id = validate_job_id(self.job_id)
+        hook = self.hook
+        url = hook.console_url(self.job_id)
+        context["ti"].xcom_push(key=_waiting.XCOM_JOB_ID, value=self.job_id)
+        context["ti"].xcom_push(key=_waiting.XCOM_JOB_URL, value=url)
+        self.log.info("Fine-tune job %s: %s", self.job_id, url)
         if not self.deferrable:
             return super().execute(context)
-        hook = self.hook
         job = self._get_job(hook)
         event = _waiting.event_for_job(job)
         if event is not None:
             return self._complete(event)
         from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
 
-        self.log.info("Fine-tune job %s is %s; deferring: %s", job.job_id, job.status_text, hook.console_url(job.job_id))
+        self.log.info("Fine-tune job %s is %s; deferring", job.job_id, job.status_text)
         self.defer(
             trigger=DashScopeFineTuneJobTrigger(
                 job_id=self.job_id,
