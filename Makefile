@@ -1,12 +1,13 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11, pip and git):
 #   make demo   run the gate DAG end to end against the local emulator
 #   make test   run the test suite (Airflow 3); `make test-airflow2` runs it on Airflow 2.11
+#   make lint   ruff (lint and format check) and mypy
 PYTHON ?= python3
 AIRFLOW_VERSION ?= 3.3.2
 VENV ?= .venv
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-airflow2 install emulator clean
+.PHONY: demo test test-airflow2 lint install emulator clean
 
 install:
 	@PYTHON=$(PYTHON) scripts/bootstrap.sh $(VENV) $(AIRFLOW_VERSION)
@@ -16,6 +17,11 @@ demo: install
 
 test: install
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check airflow_provider_dashscope tests example_dags scripts benchmarks
+	$(VENV)/bin/ruff format --check airflow_provider_dashscope example_dags scripts benchmarks
+	$(VENV)/bin/mypy
 
 test-airflow2:
 	$(MAKE) test AIRFLOW_VERSION=2.11.2 VENV=.venv-airflow2

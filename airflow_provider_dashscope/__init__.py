@@ -32,7 +32,8 @@ def _version_tuple(text: str) -> tuple[int, ...]:
     """``"3.3.2"`` -> ``(3, 3, 2)``; pre-release suffixes (``3.4.0rc1``) keep their leading number."""
     numbers = []
     for part in text.split(".")[:3]:
-        digits = re.match(r"\d*", part).group()
+        match = re.match(r"\d+", part)
+        digits = match.group() if match else ""
         if not digits:
             break
         numbers.append(int(digits))

@@ -2,16 +2,35 @@
 
 Everything derives from :class:`DashScopeError`, an ``AirflowException``. Errors that come from the API carry
 ``status_code``, ``code``, ``message`` and ``request_id`` so a user can quote them to support; none of them ever
-holds a request header or the API key.
+holds a request header or the API key. Every exception survives a pickle round trip with its fields (Airflow
+pickles exceptions when they cross processes).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+
+
+def request_id_note(request_id: str | None) -> str:
+    """How every message quotes a request id: `` (request_id=...)``."""
+    return f" (request_id={request_id or 'unknown'})"
+
+
+def _restore(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> BaseException:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class DashScopeError(AirflowException):
     """Base class of every error raised by this provider."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default would call ``cls(*args)``, which loses (or trips over) keyword-only fields.
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
 
 
 class DashScopeConfigError(DashScopeError, ValueError):
@@ -19,7 +38,7 @@ class DashScopeConfigError(DashScopeError, ValueError):
 
 
 class DashScopeTransportError(DashScopeError):
-    """The request never got an HTTP answer: refused, reset, timed out or the host did not resolve."""
+    """The request never got a (complete) HTTP answer: refused, reset, timed out or the host did not resolve."""
 
     def __init__(
         self,
@@ -27,20 +46,26 @@ class DashScopeTransportError(DashScopeError):
         *,
         method: str = "",
         url: str = "",
-        timeout: bool = False,
         connect_failed: bool = False,
         request_id: str | None = None,
     ) -> None:
         if request_id:
-            message = f"{message} (request_id={request_id})"
+            message += request_id_note(request_id)
         super().__init__(message)
         self.method = method
         self.url = url
-        self.timeout = timeout
         #: Set when the failure came after the response headers, which carried it.
         self.request_id = request_id
         #: True when no connection was made, so the server cannot have acted on the request.
         self.connect_failed = connect_failed
+
+    @property
+    def timeout(self) -> bool:
+        return isinstance(self, DashScopeTimeoutError)
+
+
+class DashScopeTimeoutError(DashScopeTransportError):
+    """The request (or reading its answer) took longer than the connection's timeouts allow."""
 
 
 class ResponseTooLargeError(DashScopeTransportError):
@@ -48,7 +73,13 @@ class ResponseTooLargeError(DashScopeTransportError):
 
 
 class DashScopeAPIError(DashScopeError):
-    """The API answered with an error status (or an unusable body)."""
+    """The API answered with an error status (or an unusable body).
+
+    ``resource_key``/``resource_id`` name what the call was about (``job_id=ft-...``), when it was about one.
+    """
+
+    #: The HTTP status of the API's answer (``None`` when there was none).
+    status_code: int | None  # type: ignore[assignment]  # AirflowException's is its own REST API's status
 
     def __init__(
         self,
@@ -58,53 +89,33 @@ class DashScopeAPIError(DashScopeError):
         code: str | None = None,
         request_id: str | None = None,
         retry_after: float | None = None,
-        job_id: str | None = None,
+        resource_id: str | None = None,
+        resource_key: str = "id",
     ) -> None:
         self.status_code = status_code
         self.code = code
         self.message = message
         self.request_id = request_id
         self.retry_after = retry_after
-        self.job_id = job_id
+        self.resource_id = resource_id
+        self.resource_key = resource_key
         super().__init__(self._describe())
 
+    @property
+    def job_id(self) -> str | None:
+        """The fine-tune job the call was about, if it was about one."""
+        return self.resource_id if self.resource_key == "job_id" else None
+
     def _describe(self) -> str:
-        parts = []
-        if self.status_code is not None:
-            parts.append(f"HTTP {self.status_code}")
-        if self.code:
-            parts.append(self.code)
-        head = " ".join(parts) or "DashScope API error"
-        text = f"{head}: {self.message}"
-        if self.job_id:
-            text += f" (job_id={self.job_id})"
-        text += f" (request_id={self.request_id or 'unknown'})"
-        return text
-
-    def __reduce__(self):  # keep pickling (used by Airflow when crossing processes) intact
-        return (
-            _rebuild_api_error,
-            (
-                type(self),
-                self.message,
-                self.status_code,
-                self.code,
-                self.request_id,
-                self.retry_after,
-                self.job_id,
-            ),
+        head = " ".join(
+            part
+            for part in (f"HTTP {self.status_code}" if self.status_code is not None else "", self.code or "")
+            if part
         )
-
-
-def _rebuild_api_error(cls, message, status_code, code, request_id, retry_after, job_id):
-    return cls(
-        message,
-        status_code=status_code,
-        code=code,
-        request_id=request_id,
-        retry_after=retry_after,
-        job_id=job_id,
-    )
+        text = f"{head or 'DashScope API error'}: {self.message}"
+        if self.resource_id:
+            text += f" ({self.resource_key}={self.resource_id})"
+        return text + request_id_note(self.request_id)
 
 
 class InvalidParameterError(DashScopeAPIError):
@@ -112,7 +123,7 @@ class InvalidParameterError(DashScopeAPIError):
 
 
 class UnsupportedOperationError(DashScopeAPIError):
-    """400 ``UnsupportedOperation``: the job's current state does not allow the operation."""
+    """400 ``UnsupportedOperation``: the resource's current state does not allow the operation."""
 
 
 class AuthenticationError(DashScopeAPIError):
@@ -120,7 +131,7 @@ class AuthenticationError(DashScopeAPIError):
 
 
 class NotFoundError(DashScopeAPIError):
-    """404 ``NotFound``: no such job (or workspace)."""
+    """404 ``NotFound``: no such resource (or workspace)."""
 
 
 class ConflictError(DashScopeAPIError):
@@ -165,7 +176,7 @@ class FineTuneJobNotFoundError(FineTuneJobError):
 
 
 class FineTuneJobTimeoutError(DashScopeError):
-    """The wait ran past its deadline while the job was still running."""
+    """The wait ran past its deadline while the job was still running (a retry of the task may wait again)."""
 
     def __init__(self, message: str, *, job_id: str, job_status: str | None = None) -> None:
         super().__init__(message)

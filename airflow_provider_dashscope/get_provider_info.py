@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider_dashscope._constants import DEFAULT_BASE_URL, REGIONS
+from airflow_provider_dashscope._regions import DEFAULT_BASE_URL, REGIONS
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden-fields": ["schema", "login", "port"],
@@ -55,7 +55,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_dashscope.triggers.dashscope"],
             }
         ],
-        "extra-links": ["airflow_provider_dashscope.operators.dashscope.DashScopeFineTuneJobLink"],
+        "extra-links": ["airflow_provider_dashscope.links.DashScopeFineTuneJobLink"],
         "connection-types": [
             {
                 "connection-type": "dashscope",

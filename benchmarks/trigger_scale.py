@@ -37,9 +37,22 @@ KEY = "sk-benchmark-key"
 def start_emulator(workdir: Path) -> tuple[subprocess.Popen, str]:
     port_file = workdir / "port"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_dashscope.emulator", "--host", "127.0.0.1", "--port", "0",
-         "--port-file", str(port_file), "--api-key", KEY, "--quiet"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "airflow_provider_dashscope.emulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+            "--api-key",
+            KEY,
+            "--quiet",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 30
     while not (port_file.exists() and port_file.read_text().strip()):
@@ -182,9 +195,23 @@ def run_mode(mode: str, root: str, ids: list[str], args: argparse.Namespace) -> 
     ids_file.write_text(json.dumps(ids))
     try:
         done = subprocess.run(
-            [sys.executable, __file__, "--mode", mode, "--root", root, "--ids-file", str(ids_file),
-             "--poll-interval", str(args.poll_interval), "--seconds", str(args.seconds)],
-            capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                __file__,
+                "--mode",
+                mode,
+                "--root",
+                root,
+                "--ids-file",
+                str(ids_file),
+                "--poll-interval",
+                str(args.poll_interval),
+                "--seconds",
+                str(args.seconds),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
     finally:
         ids_file.unlink()
@@ -225,15 +252,21 @@ def main() -> int:
             emulator.terminate()
             emulator.wait(timeout=10)
 
-    print(f"{args.waits} waits, poll every {args.poll_interval:g} s, {args.seconds:g} s per run, each in a fresh process")
+    print(
+        f"{args.waits} waits, poll every {args.poll_interval:g} s, {args.seconds:g} s per run, each in a fresh process"
+    )
     columns = list(results["baseline"])
     width = max(len(c) for c in columns) + 2
     print(f"{'':12}" + "".join(f"{c:>{width}}" for c in columns))
     for mode, row in results.items():
-        print(f"{mode:12}" + "".join(f"{row[c]:>{width}.2f}" if isinstance(row[c], float) else f"{row[c]:>{width}}" for c in columns))
+        print(
+            f"{mode:12}"
+            + "".join(f"{row[c]:>{width}.2f}" if isinstance(row[c], float) else f"{row[c]:>{width}}" for c in columns)
+        )
     base, prov = results["baseline"], results["provider"]
     print(
-        f"provider / baseline: CPU per poll x{prov['cpu_s_per_1000_polls'] / max(base['cpu_s_per_1000_polls'], 1e-9):.2f}, "
+        "provider / baseline: CPU per poll "
+        f"x{prov['cpu_s_per_1000_polls'] / max(base['cpu_s_per_1000_polls'], 1e-9):.2f}, "
         f"memory per wait x{prov['rss_bytes_per_wait'] / max(base['rss_bytes_per_wait'], 1):.2f}, "
         f"polls done x{prov['polls'] / max(base['polls'], 1):.2f}"
     )

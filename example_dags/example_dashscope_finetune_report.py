@@ -2,7 +2,8 @@
 
 The task lists the account's jobs newest first, page after page, until it passes a day before the interval (the
 API gives no creation-time filter; the day is a margin for its zone-less times), keeps those created in
-``[data_interval_start, data_interval_end)`` and writes two files to ``$DASHSCOPE_REPORT_DIR`` (default: ``$AIRFLOW_HOME/dashscope_reports``):
+``[data_interval_start, data_interval_end)`` and writes two files to ``$DASHSCOPE_REPORT_DIR`` (default:
+``$AIRFLOW_HOME/dashscope_reports``):
 
 * ``dashscope_finetune_report_<YYYYMMDD>.csv``: one row per job, for spreadsheets and downstream tools;
 * ``dashscope_finetune_report_<YYYYMMDD>.md``: counts by status, tokens per base model, durations, failures.

@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,12 +25,25 @@ def start_emulator(workdir: Path) -> tuple[subprocess.Popen, str]:
     port_file = workdir / "emulator.port"
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "airflow_provider_dashscope.emulator",
-            "--host", "127.0.0.1", "--port", "0", "--port-file", str(port_file),
-            "--api-key", DEMO_KEY, "--pending-seconds", "2", "--running-seconds", "15", "--quiet",
+            sys.executable,
+            "-m",
+            "airflow_provider_dashscope.emulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+            "--api-key",
+            DEMO_KEY,
+            "--pending-seconds",
+            "2",
+            "--running-seconds",
+            "15",
+            "--quiet",
         ],
         stdout=subprocess.DEVNULL,
-        stderr=open(workdir / "emulator.log", "w"),
+        stderr=(workdir / "emulator.log").open("w"),  # the emulator writes to it until it is stopped
     )
     deadline = time.time() + 30
     while not port_file.exists() or not port_file.read_text().strip():
@@ -73,7 +85,9 @@ def main() -> int:
         with open(log_path, "w") as log:
             result = subprocess.run(
                 [BIN / "airflow", "dags", "test", "dashscope_finetune_gate", "-c", json.dumps({"job_id": job.job_id})],
-                env=env, stdout=log, stderr=subprocess.STDOUT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         output = log_path.read_text(errors="replace")
         for line in output.splitlines():

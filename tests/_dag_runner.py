@@ -47,13 +47,12 @@ EMPTY = {
 
 
 def _report(dag_id: str) -> dict:
-    from sqlalchemy import select
-
     from airflow.models.dagrun import DagRun
     from airflow.models.renderedtifields import RenderedTaskInstanceFields
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.trigger import Trigger
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     try:  # Airflow 3
         from airflow.models.xcom import XComModel as XComRow

@@ -1,4 +1,5 @@
-"""Fixtures for the waiting tests: the emulator on 127.0.0.1, a connection to it, clocks and log capture.
+"""Fixtures of the trigger, sensor and operator tests: the emulator on 127.0.0.1, a connection to it, clocks, log capture
+and a stand-in for the task context.
 
 Everything talks real HTTP to :class:`EmulatorThread`; nothing of the package is mocked.
 """
@@ -39,6 +40,38 @@ class PollClock:
     def __call__(self) -> float:
         polls = self.state.request_count("GET", GET_JOB) if self.state is not None else 0
         return self.start + self.step * polls
+
+
+class FakeTime:
+    """A clock and a sleep for a trigger's wait: sleeping records the seconds and moves the clock, at once."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self.now = time.time() if start is None else start
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        import asyncio
+
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+    def sync_sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def drive(self, trigger: Any) -> Any:
+        """Make ``trigger`` wait on this fake time; returns it."""
+        trigger.clock, trigger.sleep = self.clock, self.sleep
+        return trigger
+
+    def drive_task(self, task: Any) -> Any:
+        """Make an operator's or a sensor's worker-side wait run on this fake time; returns it."""
+        task.wait_clock, task.wait_sleep = self.clock, self.sync_sleep
+        return task
 
 
 @pytest.fixture
@@ -178,7 +211,7 @@ class FakeTI:
     def xcoms(self) -> dict[str, Any]:
         return dict(self.pushes)
 
-    def retry(self) -> "FakeTI":
+    def retry(self) -> FakeTI:
         """The same task instance on its next try."""
         return FakeTI(
             dag_id=self.dag_id,

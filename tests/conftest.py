@@ -29,6 +29,9 @@ _REPO_ROOT = str(Path(__file__).resolve().parents[1])
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
+#: The emulator, connection, clock, log and task-context fixtures of the trigger, sensor and operator tests.
+pytest_plugins = ["tests._waiting"]
+
 #: A recognisable fake API key: tests assert it never shows up in errors, logs or reprs.
 CANARY_KEY = "sk-SECRET-canary-1234"
 

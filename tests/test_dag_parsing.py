@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLE_DAG = Path(__file__).resolve().parents[2] / "example_dags" / "example_dashscope_finetune_gate.py"
+EXAMPLE_DAG = Path(__file__).resolve().parents[1] / "example_dags" / "example_dashscope_finetune_gate.py"
 
 #: Modules only a running task needs: none of them may be imported by parsing a DAG file.
 TASK_ONLY_MODULES = (
     "aiohttp",
-    "airflow_provider_dashscope._aio",
+    "airflow_provider_dashscope._async_transport",
+    "airflow_provider_dashscope._sync_transport",
     "airflow_provider_dashscope.hooks.dashscope",
     "airflow_provider_dashscope.triggers.dashscope",
     "airflow_provider_dashscope.emulator",

@@ -4,54 +4,42 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.common.compat.sdk import (
-    AirflowSkipException,
-    BaseOperator,
-    BaseOperatorLink,
-    XCom,
-    conf,
-)
+from airflow.providers.common.compat.sdk import BaseOperator, conf
 
-from airflow_provider_dashscope import _waiting
-from airflow_provider_dashscope._wire import create_job_request, validate_job_id
-from airflow_provider_dashscope.exceptions import (
-    DashScopeConfigError,
-    DashScopeError,
-    FineTuneJobError,
-    NotFoundError,
-    UnsupportedOperationError,
+from airflow_provider_dashscope._arguments import (
+    DEFAULT_MAX_CONSECUTIVE_FAILURES,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_TIMEOUT,
+    check_id_arg,
+    check_interval,
+    check_max_failures,
+    check_seconds,
 )
+from airflow_provider_dashscope.exceptions import DashScopeConfigError, DashScopeError, UnsupportedOperationError
+from airflow_provider_dashscope.links import DashScopeFineTuneJobLink
 from airflow_provider_dashscope.models import JobStatus
+from airflow_provider_dashscope.resources.fine_tunes import create_job_request, validate_job_id
+from airflow_provider_dashscope.wait.fine_tune_task import FineTuneJobWaitMixin
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import Context, TaskInstanceKey
+    from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
     from airflow_provider_dashscope.models import FineTuneJob
+    from airflow_provider_dashscope.wait.events import WaitEvent
+
+__all__ = ["DashScopeCreateFineTuneJobOperator", "DashScopeFineTuneJobLink", "DashScopeFineTuneJobOperator"]
 
 
-class DashScopeFineTuneJobLink(BaseOperatorLink):
-    """Link to the job in the Model Studio console; available as soon as the task knows the job id."""
-
-    name = "DashScope Console"
-
-    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        return XCom.get_value(key=_waiting.XCOM_JOB_URL, ti_key=ti_key) or ""
-
-
-class _FineTuneJobWaitOperator(BaseOperator):
-    """What the two operators share: waiting (deferrable or not), pushing results, failing clearly."""
+class _FineTuneJobWaitOperator(FineTuneJobWaitMixin, BaseOperator):
+    """The arguments and the flow the two operators share."""
 
     operator_extra_links = (DashScopeFineTuneJobLink(),)
     ui_color = "#ff6a00"
-    #: Whether the trigger cancels the job when a user kills the deferred task (the create operator's choice).
-    cancel_on_kill = False
 
     def __init__(
         self,
@@ -59,9 +47,9 @@ class _FineTuneJobWaitOperator(BaseOperator):
         dashscope_conn_id: str = "dashscope_default",
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = _waiting.DEFAULT_POLL_INTERVAL,
-        timeout: float | timedelta | None = _waiting.DEFAULT_TIMEOUT,
-        max_consecutive_failures: int = _waiting.DEFAULT_MAX_CONSECUTIVE_FAILURES,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        timeout: float | timedelta | None = DEFAULT_TIMEOUT,
+        max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
         soft_fail: bool = False,
         **kwargs: Any,
     ) -> None:
@@ -69,130 +57,21 @@ class _FineTuneJobWaitOperator(BaseOperator):
         self.dashscope_conn_id = dashscope_conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
-        self.poll_interval = _waiting.check_seconds("poll_interval", poll_interval, allow_zero=False)
-        self.timeout = _waiting.check_seconds("timeout", timeout, allow_zero=True, allow_none=True)
-        self.max_consecutive_failures = _waiting.check_max_failures(max_consecutive_failures)
+        self.poll_interval = check_interval(poll_interval)
+        self.timeout = check_seconds("timeout", timeout, allow_zero=True, allow_none=True)
+        self.max_consecutive_failures = check_max_failures(max_consecutive_failures)
         self.soft_fail = soft_fail
         if deferrable and not wait_for_completion:
             self.log.warning("deferrable=True has no effect with wait_for_completion=False")
 
-    @cached_property
-    def hook(self) -> DashScopeHook:
-        from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
-
-        return DashScopeHook(self.dashscope_conn_id)
-
-    @staticmethod
-    def _push(context: Context, key: str, value: Any) -> None:
-        context["ti"].xcom_push(key=key, value=value)
-
-    def _announce(self, context: Context, hook: DashScopeHook, job_id: str) -> None:
-        """Push the job id and console URL at once, so the extra link works while the task waits."""
-        self._push(context, _waiting.XCOM_JOB_ID, job_id)
-        url = hook.console_url(job_id)
-        self._push(context, _waiting.XCOM_JOB_URL, url)
-        self.log.info("Fine-tune job %s: %s", job_id, url)
-
-    def _get_job(self, hook: DashScopeHook, job_id: str) -> FineTuneJob:
-        try:
-            return hook.get_fine_tune_job(job_id)
-        except NotFoundError as err:
-            raise self._maybe_skip(_waiting.not_found_error(job_id, err.request_id)) from None
-
-    def _wait_and_finish(self, context: Context, hook: DashScopeHook, job: FineTuneJob) -> dict[str, Any]:
-        if not self.wait_for_completion:
-            self.log.info("Fine-tune job %s is %s (not waiting)", job.job_id, job.status_text)
-            return self._push_result(context, _waiting.result_of(job))
-        event = _waiting.event_for_job(job)
-        if event is None:
-            started = time.time()
-            deadline = _waiting.deadline_from(self.timeout, self.execution_timeout, started)
-            if self.deferrable:
-                from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
-
-                self.log.info("Fine-tune job %s is %s; deferring", job.job_id, job.status_text)
-                self.defer(
-                    trigger=DashScopeFineTuneJobTrigger(
-                        job_id=job.job_id,
-                        dashscope_conn_id=self.dashscope_conn_id,
-                        poll_interval=self.poll_interval,
-                        deadline=deadline,
-                        max_consecutive_failures=self.max_consecutive_failures,
-                        cancel_on_kill=self.cancel_on_kill,
-                        started_at=started,
-                        last_status=job.status_text,
-                    ),
-                    method_name="execute_complete",
-                    timeout=None,
-                )
-            event = self._poll_until_done(hook, job, started, deadline)
-        return self._finish(context, event)
-
-    def _poll_until_done(
-        self, hook: DashScopeHook, job: FineTuneJob, started: float, deadline: float | None
-    ) -> dict[str, Any]:
-        """The worker-side wait: the trigger's rules, with ``time.sleep`` between polls."""
-        tracker = _waiting.PollTracker(
-            job.job_id,
-            max_failures=self.max_consecutive_failures,
-            started_at=started,
-            last_status=job.status_text,
-            log=self.log,
-        )
-        tracker.last_job = job
-        retry_after = None
-        while True:
-            now = time.time()
-            if deadline is not None and now >= deadline:
-                return tracker.timeout(deadline)
-            time.sleep(_waiting.next_poll_delay(self.poll_interval, now, deadline, retry_after))
-            retry_after = None
-            try:
-                event = tracker.on_job(hook.get_fine_tune_job(job.job_id))
-            except DashScopeError as err:
-                event = tracker.on_error(err)
-                retry_after = _waiting.retry_after_of(err, hook.config.retry.max_delay)
-            if event is not None:
-                return event
-
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        return self._finish(context, _waiting.validate_event(event))
-
-    def _finish(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
-        job = event.get("job") or {}
-        if event.get("job_status"):
-            self._push(context, _waiting.XCOM_STATUS, event["job_status"])
-        if event["status"] == "success":
-            self.log.info("%s", event["message"])
-            return self._push_result(context, {key: job.get(key) for key in _waiting.RESULT_KEYS})
-        if event["status"] == "failed":
-            _waiting.log_training_tail(self.hook, event["job_id"], self.log)
-        if event["status"] == "timeout":
-            self._on_timeout(event["job_id"])
-        try:
-            _waiting.raise_for_event(event)
-        except FineTuneJobError as err:
-            raise self._maybe_skip(err) from None
-        except DashScopeError as err:
-            if self.soft_fail and event["status"] == "timeout":
-                raise AirflowSkipException(f"{err} (soft_fail)") from None
-            raise
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _push_result(self, context: Context, result: dict[str, Any]) -> dict[str, Any]:
-        self._push(context, _waiting.XCOM_JOB_ID, result["job_id"])
-        self._push(context, _waiting.XCOM_STATUS, result["status"])
-        self._push(context, _waiting.XCOM_FINETUNED_OUTPUT, result["finetuned_output"])
-        self._push(context, _waiting.XCOM_USAGE, result["usage"])
+    def _hand_on(self, context: Context, job: FineTuneJob) -> dict[str, Any]:
+        if self.wait_for_completion:
+            return self._wait_on(context, job.job_id, job)
+        self.log.info("Fine-tune job %s is %s (not waiting)", job.job_id, job.status_text)
+        result = self.wait_policy.result_of(job.summary())
+        for key in self.wait_policy.xcom_keys:
+            self._push(context, key, result[key])
         return result
-
-    def _on_timeout(self, job_id: str) -> None:
-        """What to do with the job when the wait times out (nothing: the job is not ours to stop)."""
-
-    def _maybe_skip(self, err: FineTuneJobError) -> Exception:
-        if self.soft_fail:
-            return AirflowSkipException(f"{err} (soft_fail)")
-        return err
 
 
 class DashScopeFineTuneJobOperator(_FineTuneJobWaitOperator):
@@ -210,7 +89,7 @@ class DashScopeFineTuneJobOperator(_FineTuneJobWaitOperator):
     :param deferrable: Wait in the triggerer. Defaults to ``[operators] default_deferrable``.
     :param poll_interval: Seconds between checks.
     :param timeout: Seconds to wait at most (also bounded by ``execution_timeout``); ``None`` for no bound.
-    :param max_consecutive_failures: Failed checks in a row (network, 429, 5xx) tolerated before failing.
+    :param max_consecutive_failures: Failed polls in a row (network, 429, 5xx) tolerated before failing.
     :param soft_fail: Skip instead of failing when the job fails, is cancelled, is unknown or the wait times out.
     """
 
@@ -218,14 +97,13 @@ class DashScopeFineTuneJobOperator(_FineTuneJobWaitOperator):
 
     def __init__(self, *, job_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        _waiting.check_job_id_arg(job_id)
+        check_id_arg(job_id, validate_job_id)
         self.job_id = job_id
 
     def execute(self, context: Context) -> dict[str, Any]:
         self.job_id = validate_job_id(self.job_id)
-        hook = self.hook
-        self._announce(context, hook, self.job_id)
-        return self._wait_and_finish(context, hook, self._get_job(hook, self.job_id))
+        self._announce(context, self.job_id)
+        return self._hand_on(context, self._check(context, self.job_id))
 
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -259,7 +137,7 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
         "job_name",
         "dashscope_conn_id",
     )
-    template_fields_renderers = {
+    template_fields_renderers: ClassVar[dict[str, str]] = {
         "hyper_parameters": "json",
         "training_file_ids": "json",
         "validation_file_ids": "json",
@@ -322,11 +200,12 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
         if job is not None:
             self.log.info("Re-attaching to fine-tune job %s (%s) from an earlier try", job.job_id, job.status_text)
         else:
+            assert request.body is not None
             job = hook.create_fine_tune_job(**request.body)
             self.log.info("Submitted fine-tune job %s (name %s, model %s)", job.job_id, job_name, job.model)
         self._job_id = job.job_id
-        self._announce(context, hook, job.job_id)
-        return self._wait_and_finish(context, hook, job)
+        self._announce(context, job.job_id)
+        return self._hand_on(context, job)
 
     def _find_earlier_job(self, context: Context, hook: DashScopeHook, job_name: str) -> FineTuneJob | None:
         try_number = getattr(context["ti"], "try_number", 1) or 1
@@ -345,7 +224,11 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
                 break
             if started_after is not None and job.create_time is not None and job.create_time < started_after:
                 continue
-            if job.job_name == job_name and job.status not in (JobStatus.FAILED, JobStatus.CANCELED, JobStatus.CANCELING):
+            if job.job_name == job_name and job.status not in (
+                JobStatus.FAILED,
+                JobStatus.CANCELED,
+                JobStatus.CANCELING,
+            ):
                 return job
         return None
 
@@ -363,6 +246,6 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
         if self.cancel_on_kill and self._job_id:
             self._cancel(self._job_id, "the task was killed")
 
-    def _on_timeout(self, job_id: str) -> None:
+    def _on_timeout(self, event: WaitEvent) -> None:
         if self.cancel_on_kill:
-            self._cancel(job_id, "the wait timed out")
+            self._cancel(event.resource_id, "the wait timed out")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from airflow_provider_dashscope._waiting import RESULT_KEYS
+from airflow_provider_dashscope.wait.fine_tunes import RESULT_KEYS
 
 from .conftest import API_KEY, EXAMPLE_DAGS, GET_JOB
 

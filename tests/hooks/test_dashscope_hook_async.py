@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import time
 import warnings
 
 import pytest
 
-from airflow_provider_dashscope import _aio
+from airflow_provider_dashscope import _async_transport as _aio
 from airflow_provider_dashscope.exceptions import (
     DashScopeConfigError,
     DashScopeTransportError,
@@ -200,11 +199,11 @@ async def test_async_missing_connection_and_environment_names_what_to_set() -> N
 
 async def test_awaiting_a_slow_answer_does_not_block_the_event_loop(scripted_server, make_hook) -> None:
     scripted_server.script("GET", f"/fine-tunes/{JOB_ID}", Reply(200, {"output": JOB}, delay=0.3))
-    ticks: list[float] = []
+    requests_seen_by_ticks: list[int] = []
 
     async def ticker() -> None:
         while True:
-            ticks.append(time.monotonic())
+            requests_seen_by_ticks.append(scripted_server.count())
             await asyncio.sleep(0.01)
 
     task = asyncio.create_task(ticker())
@@ -212,8 +211,8 @@ async def test_awaiting_a_slow_answer_does_not_block_the_event_loop(scripted_ser
         await make_hook().aget_fine_tune_job(JOB_ID)
     finally:
         task.cancel()
-    assert len(ticks) >= 10
-    assert max(b - a for a, b in zip(ticks, ticks[1:], strict=False)) < 0.15
+    # Other coroutines ran while the request was at the server and its answer not yet back.
+    assert 1 in requests_seen_by_ticks
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import json
 import logging
+import pickle
 import uuid
 
 import pendulum
@@ -80,7 +81,7 @@ def test_reference_example_parses_every_field(reference_output: dict) -> None:
     assert job.output_cnt is None and job.max_output_cnt is None
     assert job.code is None and job.message is None
     assert job.request_id == "c59b2145-a93c-4e00-b610-4d7cc5c521a2"
-    assert job.raw == REFERENCE_RESPONSE["output"]
+    assert job.raw_dict() == REFERENCE_RESPONSE["output"]
     assert job.is_terminal is True
     assert job.status_text == "SUCCEEDED"
 
@@ -125,7 +126,7 @@ def test_unknown_extra_field_is_kept_in_raw(reference_output: dict) -> None:
     reference_output["training_datasets"] = [{"data_source_type": "file_id", "file_id": "f-1"}]
     reference_output["charge_type"] = "token"
     job = FineTuneJob.from_api(reference_output)
-    assert job.raw["training_datasets"] == [{"data_source_type": "file_id", "file_id": "f-1"}]
+    assert job.raw_dict()["training_datasets"] == [{"data_source_type": "file_id", "file_id": "f-1"}]
     assert job.raw["charge_type"] == "token"
 
 
@@ -185,7 +186,7 @@ def test_every_documented_status_parses_to_its_member() -> None:
 
 
 def test_terminal_set_is_succeeded_failed_canceled() -> None:
-    assert TERMINAL_STATUSES == {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED}
+    assert {JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED} == TERMINAL_STATUSES
     assert [s.value for s in JobStatus if s.is_terminal] == ["SUCCEEDED", "FAILED", "CANCELED"]
     for status in (JobStatus.PENDING, JobStatus.QUEUING, JobStatus.RUNNING, JobStatus.CANCELING):
         assert not status.is_terminal and not is_terminal(status)
@@ -275,3 +276,58 @@ def test_logs_accept_a_list_or_a_single_string() -> None:
 def test_bad_logs_output_is_an_invalid_response() -> None:
     with pytest.raises(InvalidResponseError):
         FineTuneJobLogs.from_api(["line"])
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Deep immutability
+# ----------------------------------------------------------------------------------------------------------------
+def test_a_job_is_deeply_read_only_and_independent_of_the_response(reference_output: dict) -> None:
+    reference_output["hyper_parameters"] = {"n_epochs": 3, "schedule": {"warmup": [0.1, 0.2]}}
+    job = FineTuneJob.from_api(reference_output)
+
+    with pytest.raises(TypeError):
+        job.raw["status"] = "FAILED"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        job.hyper_parameters["n_epochs"] = 9  # type: ignore[index]
+    with pytest.raises((AttributeError, TypeError)):
+        job.hyper_parameters["schedule"]["warmup"].append(0.3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        job.status = "FAILED"  # type: ignore[misc]
+    assert isinstance(job.training_file_ids, tuple) and isinstance(job.raw["training_file_ids"], tuple)
+
+    reference_output["status"] = "FAILED"
+    reference_output["hyper_parameters"]["n_epochs"] = 9
+    assert job.raw["status"] == "SUCCEEDED" and job.hyper_parameters["n_epochs"] == 3
+    assert job.raw_dict()["hyper_parameters"] == {"n_epochs": 3, "schedule": {"warmup": [0.1, 0.2]}}
+    job.raw_dict()["status"] = "changed"  # a thawed copy is the caller's own
+    assert job.raw["status"] == "SUCCEEDED"
+
+
+def test_a_job_survives_pickle_and_deepcopy(reference_output: dict) -> None:
+    job = FineTuneJob.from_api(reference_output, "req-1")
+    for clone in (pickle.loads(pickle.dumps(job)), copy.deepcopy(job)):
+        assert clone == job
+        assert clone.raw == job.raw and clone.hyper_parameters == job.hyper_parameters
+        assert clone.request_id == "req-1"
+
+
+def test_every_field_is_read_from_the_api_object_by_its_name() -> None:
+    """The field list is written once, in the class: each field is read by its own name."""
+    fixed = {"job_id", "status", "request_id", "raw"}
+    samples = {
+        "str | None": "text",
+        "int | None": 7,
+        "tuple[str, ...]": ["a", "b"],
+        "pendulum.DateTime | None": "2024-10-29 16:53:53",
+        "Mapping[str, Any]": {"k": 1},
+    }
+    output = {"job_id": "ft-1", "status": "RUNNING"}
+    for spec in dataclasses.fields(FineTuneJob):
+        if spec.name not in fixed:
+            output[spec.name] = samples[str(spec.type)]
+    job = FineTuneJob.from_api(output)
+    for spec in dataclasses.fields(FineTuneJob):
+        if spec.name in fixed:
+            continue
+        value = getattr(job, spec.name)
+        assert value is not None and value != () and value != {}, spec.name

@@ -15,7 +15,6 @@ from airflow.providers.common.compat.sdk import (
     TaskDeferred,
 )
 
-from airflow_provider_dashscope._waiting import RESULT_KEYS
 from airflow_provider_dashscope.exceptions import (
     DashScopeConfigError,
     DashScopeError,
@@ -30,8 +29,8 @@ from airflow_provider_dashscope.operators.dashscope import (
     DashScopeFineTuneJobOperator,
 )
 from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
-
-from .conftest import (
+from airflow_provider_dashscope.wait.fine_tunes import RESULT_KEYS
+from tests._waiting import (
     GET_JOB,
     FakeTI,
     PollClock,
@@ -232,20 +231,19 @@ class TestWaitOperator:
         changes = [line for line in logs.lines("info") if "ft-poll" in line and "->" in line]
         assert len(changes) == 1 and "RUNNING -> SUCCEEDED" in changes[0]
 
-    def test_the_worker_side_wait_gives_up_after_the_failure_budget(self, emu):
+    @pytest.mark.parametrize("budget", [1, 3])
+    def test_the_worker_side_wait_makes_exactly_as_many_requests_as_its_failure_budget(self, emu, budget):
         seed(emu, "ft-down")
-        op = wait_op("ft-down", deferrable=False, max_consecutive_failures=2, poll_interval=0.05)
-
-        def outage():
-            emu.add_fault(route="GET " + GET_JOB, status=503, times=-1)
-
-        helper = when(lambda: gets(emu, "ft-down") >= 1, outage)  # the API goes down after the first check
+        # The check before waiting is answered (RUNNING); from then on the API answers 503 forever.
+        emu.add_fault(route="GET " + GET_JOB, kind="unknown_status", job_status="RUNNING", times=1)
+        emu.add_fault(route="GET " + GET_JOB, status=503, times=-1)
+        op = wait_op("ft-down", deferrable=False, max_consecutive_failures=budget, poll_interval=0.05)
         with pytest.raises(DashScopeError, match="HTTP 503") as err:
             op.execute(make_context())
-        helper.join(1)
 
         assert not isinstance(err.value, AirflowFailException)  # a retry of the task may succeed
-        assert gets(emu, "ft-down") in (5, 6)  # the first check, then 2 polls of 2 attempts (one may race)
+        # The check, then one attempt per poll (the connection allows a retry, but the wait owns the retrying).
+        assert gets(emu, "ft-down") == 1 + budget
 
     @pytest.mark.parametrize("soft_fail", [False, True])
     def test_the_worker_side_wait_times_out_and_leaves_the_job_alone(self, emu, soft_fail):
@@ -553,13 +551,13 @@ class TestLink:
         from airflow_provider_dashscope.get_provider_info import get_provider_info
 
         assert (
-            "airflow_provider_dashscope.operators.dashscope.DashScopeFineTuneJobLink"
+            "airflow_provider_dashscope.links.DashScopeFineTuneJobLink"
             in get_provider_info()["extra-links"]
         )
 
     def test_the_link_reads_the_job_url_xcom(self, monkeypatch):
         # A stand-in for Airflow's XCom backend (the DAG tests read the real one): record what the link asks for.
-        from airflow_provider_dashscope.operators import dashscope as operators_module
+        from airflow_provider_dashscope import links as links_module
 
         asked = []
 
@@ -567,7 +565,7 @@ class TestLink:
             asked.append((key, ti_key))
             return "https://console.example/job?jobId=ft-x" if key == "job_url" else None
 
-        monkeypatch.setattr(operators_module.XCom, "get_value", staticmethod(get_value))
+        monkeypatch.setattr(links_module.XCom, "get_value", staticmethod(get_value))
         ti_key = object()
         url = DashScopeFineTuneJobLink().get_link(wait_op(), ti_key=ti_key)
 

@@ -3,8 +3,8 @@
 "recover": the fault happens fewer times than the budget allows, and the call returns the right job.
 "exhaust": the fault never stops; the call ends with a typed error that names the job id (and the request id when
 the API sent one) after exactly the budget: 4 HTTP attempts for the sync hook (``max_retries=3``), 4 failed polls
-for the trigger (``max_consecutive_failures=4``). The hook's sleeps are recorded (``hook._sleep``) and so are the
-trigger's (its ``_next_sleep``), so Retry-After handling is checked without waiting for it.
+for the trigger (``max_consecutive_failures=4``). The hook's sleeps are recorded (``hook._sleep``) and the trigger's
+and the worker-side wait's run on a recorded fake time, so Retry-After handling is checked without waiting for it.
 """
 
 from __future__ import annotations
@@ -18,12 +18,15 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dashscope import _waiting
+from airflow_provider_dashscope._async_transport import AsyncTransport
+from airflow_provider_dashscope._sync_transport import SyncTransport
 from airflow_provider_dashscope.emulator.testing import EmulatorThread
 from airflow_provider_dashscope.exceptions import DashScopeError, DashScopeTransportError
 from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
 from airflow_provider_dashscope.models import JobStatus
 from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+from airflow_provider_dashscope.wait.events import WaitEvent
+from airflow_provider_dashscope.wait.fine_tunes import FINE_TUNE_JOB
 
 from ._faults import FAULTS, HOOK_ATTEMPTS, TRIGGER_POLLS, Fault
 from .conftest import (
@@ -118,7 +121,7 @@ def injector(conn, monkeypatch):
 def attempts(monkeypatch) -> dict[str, int]:
     """Count the hook's attempts (one per HTTP request it makes), sync and async."""
     counter = {"sync": 0, "async": 0}
-    send_once, asend_once = DashScopeHook._send_once, DashScopeHook._asend_once
+    send_once, asend_once = SyncTransport._send_once, AsyncTransport._send_once
 
     def counting_send_once(self, *args, **kwargs):
         counter["sync"] += 1
@@ -128,8 +131,8 @@ def attempts(monkeypatch) -> dict[str, int]:
         counter["async"] += 1
         return await asend_once(self, *args, **kwargs)
 
-    monkeypatch.setattr(DashScopeHook, "_send_once", counting_send_once)
-    monkeypatch.setattr(DashScopeHook, "_asend_once", counting_asend_once)
+    monkeypatch.setattr(SyncTransport, "_send_once", counting_send_once)
+    monkeypatch.setattr(AsyncTransport, "_send_once", counting_asend_once)
     return counter
 
 
@@ -216,33 +219,45 @@ def test_hook_gives_up_after_exactly_the_budget_with_a_typed_error(fault: Fault,
         assert attempts["sync"] == fault.hook_attempts == 1 and gets(conn, job_id) == 1
         return
 
-    started = time.monotonic()
     with pytest.raises(DashScopeError) as info:
         hook.get_fine_tune_job(job_id)
-    elapsed = time.monotonic() - started
     assert attempts["sync"] == fault.hook_attempts, info.value
     assert len(injector.sleeps) == fault.hook_attempts - 1
     check_hook_sleeps(fault, injector.sleeps)
     if fault.fault is not None:
         assert gets(conn, job_id) == fault.hook_attempts
     check_error(fault, info.value, job_id)
-    # Bounded: 4 attempts of at most connect + read timeout each, plus tiny sleeps (a generous bound, not a speed test).
-    assert elapsed < HOOK_ATTEMPTS * (2 + 1) + 10
 
 
 # ------------------------------------------------------------------------------------------------------------------
 # Trigger
 # ------------------------------------------------------------------------------------------------------------------
+class RecordedTime:
+    """A fake clock for a wait: each sleep is recorded by the injector and moves the clock at once."""
+
+    def __init__(self, injector: Injector) -> None:
+        self.injector = injector
+        self.now = 1_000_000.0  # small enough that float seconds stay exact to the microsecond
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.injector.slept(seconds)
+        self.now += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+        await asyncio.sleep(0)
+
+
 async def run_trigger(trigger: DashScopeFineTuneJobTrigger, injector: Injector) -> list[dict[str, Any]]:
-    """Every event the trigger yields. Its sleeps are recorded (and shortened, so a bad one cannot hang the test)."""
-    real_next_sleep = trigger._next_sleep
-
-    def next_sleep(now: float, retry_after: float | None) -> float:
-        seconds = real_next_sleep(now, retry_after)
-        injector.slept(seconds)
-        return min(seconds, 0.05)
-
-    trigger._next_sleep = next_sleep
+    """Every event the trigger yields. Its sleeps are recorded, on a fake clock (a bad one cannot hang the test)."""
+    fake = RecordedTime(injector)
+    trigger.clock, trigger.sleep = fake.clock, fake.asleep
+    if trigger.deadline is not None:  # deadlines were given relative to the wall clock; move them to the fake one
+        trigger.deadline += fake.now - time.time()
+    trigger.started_at = fake.now
     events: list[dict[str, Any]] = []
 
     async def collect() -> None:
@@ -325,7 +340,7 @@ async def test_trigger_gives_up_after_exactly_the_budget_with_an_error_event(fau
     json.dumps(event)  # the event crosses processes as JSON
     # What the deferred task raises from this event (execute_complete): a DashScopeError with the same message.
     with pytest.raises(DashScopeError) as info:
-        _waiting.raise_for_event(event)
+        raise FINE_TUNE_JOB.error_of(WaitEvent.from_payload(event))
     assert job_id in str(info.value)
     assert_no_key(json.dumps(event), *error_texts(info.value))
     COLLECTED_ERROR_TEXTS.extend([event["message"], *error_texts(info.value)])
@@ -353,19 +368,14 @@ def test_the_worker_side_wait_honours_a_retry_after_without_stalling(fault: Faul
     expected = seed_job(conn, job_id)
     route = "GET " + GET_JOB
     conn.add_fault(route=route, job_id=job_id, kind="unknown_status", job_status="RUNNING", times=1)  # first check
-    conn.add_fault(route=route, job_id=job_id, times=HOOK_ATTEMPTS, **fault.fault)  # one poll's every attempt
-    delays: list[float] = []
-    real_delay = _waiting.next_poll_delay
-
-    def next_poll_delay(*args, **kwargs) -> float:
-        seconds = real_delay(*args, **kwargs)
-        delays.append(seconds)
-        return min(seconds, 0.05)
-
-    monkeypatch.setattr(_waiting, "next_poll_delay", next_poll_delay)
+    conn.add_fault(route=route, job_id=job_id, times=1, **fault.fault)  # the first poll (one attempt) fails
     operator = DashScopeFineTuneJobOperator(
         task_id="wait", job_id=job_id, deferrable=False, poll_interval=0.01, max_consecutive_failures=TRIGGER_POLLS
     )
+    delays: list[float] = []
+    fake = RecordedTime(Injector(conn, monkeypatch))
+    fake.injector.sleeps = delays
+    operator.wait_clock, operator.wait_sleep = fake.clock, fake.sleep
 
     class TI:
         def xcom_push(self, key: str, value: Any, **kwargs: Any) -> None:
@@ -374,7 +384,7 @@ def test_the_worker_side_wait_honours_a_retry_after_without_stalling(fault: Faul
     result = operator.execute({"ti": TI(), "task_instance": TI(), "params": {}})
 
     assert result["finetuned_output"] == expected["finetuned_output"] and result["usage"] == 4321
-    assert gets(conn, job_id) == 1 + HOOK_ATTEMPTS + 1
+    assert gets(conn, job_id) == 1 + 1 + 1  # the check, the poll that failed, the poll that succeeded
     # After the poll that failed with Retry-After, the next poll waited the Retry-After, capped at retry_max_delay
     # as the hook's own retries are: never a day.
     assert len(delays) == 2 and delays[1] >= min(float(fault.fault["retry_after"]), RETRY_CAP), delays

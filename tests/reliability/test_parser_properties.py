@@ -1,7 +1,7 @@
 """Property-based: whatever a server (or anything between it and the worker) sends, parsing raises nothing but the
 provider's typed errors.
 
-Hypothesis feeds ``_wire.parse_response`` every HTTP status from 100 to 599 with arbitrary JSON (envelope-shaped or
+Hypothesis feeds ``_protocol.parse_response`` every HTTP status from 100 to 599 with arbitrary JSON (envelope-shaped or
 not), arbitrary bytes and arbitrary ``x-request-id`` / ``Retry-After`` headers, then gives whatever ``output`` comes
 back to ``FineTuneJob.from_api`` (and the page and log models). The only exceptions allowed are ``DashScopeError``
 subclasses; what the wait does next with an error (``is_transient``, ``retry_delay``, ``str``, pickling across
@@ -17,13 +17,15 @@ import pickle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_dashscope import _waiting
-from airflow_provider_dashscope import _wire as wire
+from airflow_provider_dashscope import _config, _protocol
 from airflow_provider_dashscope.exceptions import DashScopeError
 from airflow_provider_dashscope.models import FineTuneJob, FineTuneJobLogs, FineTuneJobPage
+from airflow_provider_dashscope.resources.fine_tunes import get_job_request
+from airflow_provider_dashscope.wait.fine_tunes import FINE_TUNE_JOB
+from airflow_provider_dashscope.wait.machine import WaitMachine
 
 SETTINGS = settings(max_examples=250, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-POLICY = wire.RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
+POLICY = _config.RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05)
 
 scalars = (
     st.none()
@@ -79,21 +81,31 @@ bodies = (
 )
 
 
+def wait_event(result):
+    """The event a wait that got ``result`` from its first poll ends with (``None`` while it goes on)."""
+    machine = WaitMachine(
+        FINE_TUNE_JOB, "ft-x", poll_interval=1.0, deadline=None, max_consecutive_failures=1, started_at=0.0
+    )
+    machine.next_action(0.0)
+    machine.on_result(result, 0.0)
+    return machine.event
+
+
 def check_error(error: DashScopeError) -> None:
     """What the retry loop, the trigger and Airflow do with an error must work too."""
     assert str(error)
-    wire.is_transient(error)
-    wire.is_transient(error, idempotent=False)
-    delay = wire.retry_delay(error, 1, POLICY)
+    _protocol.is_transient(error)
+    _protocol.is_transient(error, idempotent=False)
+    delay = _protocol.retry_delay(error, 1, POLICY)
     assert delay is None or (math.isfinite(delay) and 0 <= delay <= POLICY.max_delay)
-    wire.describe_failure(error)
+    _protocol.describe_failure(error)
     assert str(pickle.loads(pickle.dumps(error))) == str(error)
-    json.dumps(_waiting.error_event("ft-x", error))
+    json.dumps(wait_event(error).to_payload())
 
 
 def parse_everything(status: int, response_headers: dict, body: bytes) -> None:
     try:
-        output, request_id = wire.parse_response(status, response_headers, body, job_id="ft-prop-1")
+        output, request_id = _protocol.parse_response(status, response_headers, body, get_job_request("ft-prop-1"))
     except DashScopeError as error:
         check_error(error)
         return
@@ -106,10 +118,10 @@ def parse_everything(status: int, response_headers: dict, body: bytes) -> None:
             continue
         if isinstance(parsed, FineTuneJob):
             json.dumps(parsed.summary())
-            event = _waiting.event_for_job(parsed)
+            event = wait_event(parsed)
             if event is not None:
-                json.dumps(event)
-                json.dumps(_waiting.result_of(parsed))
+                json.dumps(event.to_payload())
+                json.dumps(FINE_TUNE_JOB.result_of(event.resource))
 
 
 @SETTINGS

@@ -26,11 +26,12 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dashscope import _waiting
 from airflow_provider_dashscope.exceptions import DashScopeError
 from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
 from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
 from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+from airflow_provider_dashscope.wait.events import WaitEvent
+from airflow_provider_dashscope.wait.fine_tunes import FINE_TUNE_JOB
 
 from ._faults import FAULTS
 from .conftest import (
@@ -207,7 +208,7 @@ async def test_the_error_of_every_fault_never_holds_the_key(fault, conn, monkeyp
     events = [event.payload async for event in trigger.run()]
     texts.append(json.dumps(events))
     try:
-        _waiting.raise_for_event(events[0])
+        raise FINE_TUNE_JOB.error_of(WaitEvent.from_payload(events[0]))
     except Exception as err:  # the task's error
         texts += error_texts(err)
     assert texts

@@ -477,7 +477,7 @@ _job_strategy = st.builds(
         usage=usage,
     ),
     st.integers(0, 10**6),
-    st.sampled_from(KNOWN + ["PAUSED"]),
+    st.sampled_from([*KNOWN, "PAUSED"]),
     st.one_of(st.none(), st.integers(0, 3 * 24 * 60)),
     st.one_of(st.none(), st.integers(0, 600)),
     st.one_of(st.none(), st.integers(0, 10**6)),

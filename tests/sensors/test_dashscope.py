@@ -17,7 +17,6 @@ from airflow.providers.common.compat.sdk import (
     TaskDeferred,
 )
 
-from airflow_provider_dashscope._waiting import RESULT_KEYS
 from airflow_provider_dashscope.exceptions import (
     DashScopeConfigError,
     DashScopeError,
@@ -27,8 +26,8 @@ from airflow_provider_dashscope.exceptions import (
 )
 from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
 from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
-
-from .conftest import GET_JOB, event_from_trigger, gets, make_context, seed
+from airflow_provider_dashscope.wait.fine_tunes import RESULT_KEYS
+from tests._waiting import GET_JOB, FakeTime, cancels, event_from_trigger, gets, make_context, seed
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -276,24 +275,25 @@ class TestPokeMode:
         assert result["status"] == "SUCCEEDED" and result["usage"] == 400
         assert gets(poll_emu, "ft-poke") == 4
 
-    def test_poke_tolerates_transient_failures_up_to_the_budget(self, emu):
+    def test_a_reschedule_check_that_still_fails_after_the_hook_retries_waits_for_the_next_check(self, emu):
+        seed(emu, "ft-blip")
+        emu.add_fault(route="GET " + GET_JOB, status=503, times=2)  # both attempts of one check fail
+        task = sensor("ft-blip", mode="reschedule", max_consecutive_failures=2)
+
+        assert task.poke(make_context()) is False  # each reschedule check is a new process: nothing adds up
+        assert gets(emu, "ft-blip") == 2  # one check with the hook's retry
+        assert task.poke(make_context()) is False  # answered RUNNING
+        assert gets(emu, "ft-blip") == 3
+
+    def test_a_reschedule_check_fails_the_task_when_no_failure_is_tolerated(self, emu):
         seed(emu, "ft-blip")
         emu.add_fault(route="GET " + GET_JOB, status=503, times=-1)
-        task = sensor("ft-blip", max_consecutive_failures=2)
+        task = sensor("ft-blip", mode="reschedule", max_consecutive_failures=1)
 
-        assert task.poke(make_context()) is False
         with pytest.raises(DashScopeError, match="HTTP 503") as err:
             task.poke(make_context())
         assert not isinstance(err.value, AirflowFailException)  # a retry of the task may succeed
-        assert gets(emu, "ft-blip") == 4  # two pokes of two attempts each (the hook retries once)
-
-    def test_a_successful_poke_resets_the_failure_budget(self, emu):
-        seed(emu, "ft-blip")
-        task = sensor("ft-blip", max_consecutive_failures=2)
-        for _ in range(3):
-            emu.add_fault(route="GET " + GET_JOB, status=503, times=2)  # both attempts of one poke fail
-            assert task.poke(make_context()) is False
-            assert task.poke(make_context()) is False  # answered RUNNING
+        assert gets(emu, "ft-blip") == 2
 
     def test_poke_mode_logs_one_info_line_per_status_change_not_per_poke(self, poll_emu, logs):
         seed(poll_emu, "ft-chatty", pending_seconds=3, running_seconds=5)
@@ -308,9 +308,10 @@ class TestPokeMode:
     @pytest.mark.parametrize(("soft_fail", "error"), [(False, AirflowSensorTimeout), (True, AirflowSkipException)])
     def test_a_timeout_in_poke_mode_fails_or_skips(self, emu, soft_fail, error):
         seed(emu, "ft-long")
-        task = sensor("ft-long", deferrable=False, mode="poke", timeout=0.3, poll_interval=0.05, soft_fail=soft_fail)
-        started = time.monotonic()
-        with pytest.raises(error):
+        task = FakeTime().drive_task(
+            sensor("ft-long", deferrable=False, mode="poke", timeout=30, poll_interval=5, soft_fail=soft_fail)
+        )
+        with pytest.raises(error, match="still RUNNING at the deadline"):
             task.execute(make_context())
-        assert time.monotonic() - started < 5
-        assert gets(emu, "ft-long") >= 2
+        assert 6 <= gets(emu, "ft-long") <= 8  # the check, then a poll every 5 s (+/-10 %) for 30 s of fake time
+        assert cancels(emu) == 0

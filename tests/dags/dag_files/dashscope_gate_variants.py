@@ -37,7 +37,7 @@ with DAG(
     for kind in ("failed", "cancelled"):
         wait = DashScopeFineTuneJobSensor(
             task_id=f"wait_{kind}",
-            job_id="{{ params.%s_job_id }}" % kind,
+            job_id="{{ params." + kind + "_job_id }}",
             deferrable=True,
             poll_interval=POLL_INTERVAL,
             soft_fail=True,

@@ -1,0 +1,151 @@
+"""The async transport used by triggers: aiohttp, one client session per event loop, never blocking the loop.
+
+The triggerer runs all triggers on one loop, so thousands of waits share one connection pool. ``dag.test()`` runs
+each trigger under a fresh ``asyncio.run()``: the session is reference-counted and closed when the last user on its
+loop leaves, so it never outlives (or leaks past) the loop that created it. What to send, how to read the answer
+and whether to retry are decided by :mod:`._protocol`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import aiohttp
+from tenacity import AsyncRetrying
+from yarl import URL
+
+from airflow_provider_dashscope import _protocol as protocol
+from airflow_provider_dashscope._config import ClientConfig
+from airflow_provider_dashscope._sync_transport import Parser, retry_kwargs
+from airflow_provider_dashscope.exceptions import DashScopeTransportError
+
+T = TypeVar("T")
+
+#: Connections kept to the API per event loop. Polls are short; a few hundred sockets serve thousands of waits.
+CONNECTION_POOL_LIMIT = 256
+_CHUNK = 65536
+
+
+class _LoopSession:
+    __slots__ = ("session", "users")
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+        self.users = 0
+
+
+_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopSession] = weakref.WeakKeyDictionary()
+_loop_values: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Any, Any]] = weakref.WeakKeyDictionary()
+
+
+def _new_session() -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(limit=CONNECTION_POOL_LIMIT, ttl_dns_cache=300, enable_cleanup_closed=True)
+    # Timeouts are set per request; cookies are never needed by the API.
+    return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False)
+
+
+@asynccontextmanager
+async def shared_session() -> AsyncIterator[aiohttp.ClientSession]:
+    """Borrow the running loop's session, creating it on first use and closing it after the last user."""
+    loop = asyncio.get_running_loop()
+    entry = _sessions.get(loop)
+    if entry is None or entry.session.closed:
+        entry = _LoopSession(_new_session())
+        _sessions[loop] = entry
+    entry.users += 1
+    try:
+        yield entry.session
+    finally:
+        entry.users -= 1
+        if entry.users == 0 and _sessions.get(loop) is entry:
+            del _sessions[loop]
+            await entry.session.close()
+
+
+def loop_cache() -> dict[Any, Any]:
+    """A dict that lives as long as the running event loop (e.g. connection settings shared by its triggers)."""
+    loop = asyncio.get_running_loop()
+    cache = _loop_values.get(loop)
+    if cache is None:
+        cache = _loop_values[loop] = {}
+    return cache
+
+
+def open_session_count() -> int:
+    """Sessions currently open across all loops (for tests and benchmarks)."""
+    return sum(1 for entry in list(_sessions.values()) if not entry.session.closed)
+
+
+class AsyncTransport:
+    """Sends requests on the running loop's shared session."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        user_agent: str,
+        log: logging.Logger | Any,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self.config = config
+        self.user_agent = user_agent
+        self.log = log
+        self.sleep = sleep
+
+    async def send(self, request: protocol.ApiRequest, parse: Parser[T]) -> T:
+        async with shared_session() as session:
+            if self.config.retry.max_attempts == 1:  # a wait's poll: one attempt, the wait counts failures
+                return await self._send_once(session, request, parse)
+            retrying = AsyncRetrying(sleep=self.sleep, **retry_kwargs(request, self.config, self.log))
+            return await retrying(self._send_once, session, request, parse)
+
+    async def _send_once(self, session: aiohttp.ClientSession, request: protocol.ApiRequest, parse: Parser[T]) -> T:
+        config = self.config
+        url = request.url(config)
+        started = time.monotonic()
+        timeout = aiohttp.ClientTimeout(
+            total=config.connect_timeout + config.read_timeout,
+            sock_connect=config.connect_timeout,
+            sock_read=config.read_timeout,
+        )
+        request_id = None
+        try:
+            async with session.request(
+                request.method,
+                URL(url, encoded=True),  # the path is quoted already; keep ';', '=', '@' quoted
+                params=request.params,
+                data=protocol.encode_body(request),
+                headers=protocol.build_headers(config, request, self.user_agent),
+                timeout=timeout,
+            ) as response:
+                request_id = response.headers.get("x-request-id")
+                collector = protocol.BodyCollector(config, request, url, started, request_id)
+                collector.check_declared(response.content_length)
+                async for chunk in response.content.iter_chunked(_CHUNK):
+                    collector.feed(chunk, time.monotonic())
+                status, headers = response.status, response.headers
+        except (aiohttp.ClientError, asyncio.TimeoutError) as err:
+            raise _transport_error(err, request, url, request_id) from None
+        payload, request_id = protocol.parse_response(status, headers, collector.body(), request)
+        return parse(payload, request_id, config)
+
+
+def _transport_error(
+    err: BaseException, request: protocol.ApiRequest, url: str, request_id: str | None
+) -> DashScopeTransportError:
+    timeout = isinstance(err, (asyncio.TimeoutError, TimeoutError, aiohttp.ServerTimeoutError))
+    connect_failed = isinstance(err, aiohttp.ClientConnectorError)
+    return protocol.transport_error(
+        request,
+        url,
+        kind=type(err).__name__,
+        reason=str(err) or type(err).__name__,
+        timeout=timeout,
+        connect_failed=connect_failed,
+        request_id=request_id,
+    )

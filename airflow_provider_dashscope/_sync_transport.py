@@ -1,0 +1,163 @@
+"""The sync transport: ``requests`` with one session per hook, and tenacity around the protocol's retry decision.
+
+It only moves bytes: what to send, how to read the answer and whether to retry are decided by :mod:`._protocol`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+import requests.auth
+import urllib3
+from tenacity import RetryCallState, Retrying
+
+from airflow_provider_dashscope import _protocol as protocol
+from airflow_provider_dashscope._config import ClientConfig
+from airflow_provider_dashscope.exceptions import DashScopeTransportError
+
+T = TypeVar("T")
+#: Turns a success payload into a model, inside each attempt (so an unusable answer is retried like any other).
+Parser = Callable[[Any, "str | None", ClientConfig], T]
+
+_CHUNK = 65536
+_OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>:?\s*")
+
+
+def retry_kwargs(request: protocol.ApiRequest, config: ClientConfig, log: logging.Logger | Any) -> dict[str, Any]:
+    """tenacity settings (sync and async alike) around :func:`._protocol.retry_delay`; one WARNING per retry."""
+
+    def delay(state: RetryCallState) -> float | None:
+        error = state.outcome.exception() if state.outcome else None
+        if error is None:
+            return None
+        return protocol.retry_delay(error, state.attempt_number, config.retry, idempotent=request.idempotent)
+
+    def before_sleep(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning(
+            "DashScope %s failed (attempt %d of %d: %s); retrying in %.1f s",
+            request.label,
+            state.attempt_number,
+            config.retry.max_attempts,
+            protocol.describe_failure(error) if error else "?",
+            state.next_action.sleep if state.next_action else 0.0,
+        )
+
+    return {
+        "retry": lambda state: delay(state) is not None,
+        "wait": lambda state: delay(state) or 0.0,
+        "before_sleep": before_sleep,
+        "reraise": True,
+    }
+
+
+class SyncTransport:
+    """Sends requests for one hook over one ``requests.Session``."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        user_agent: str,
+        log: logging.Logger | Any,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.user_agent = user_agent
+        self.log = log
+        self.sleep = sleep
+        self.session = requests.Session()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def send(self, request: protocol.ApiRequest, parse: Parser[T]) -> T:
+        if self.config.retry.max_attempts == 1:  # no retry budget: skip the retry machinery (a wait's polls)
+            return self._send_once(request, parse)
+        retrying = Retrying(sleep=self.sleep, **retry_kwargs(request, self.config, self.log))
+        return retrying(self._send_once, request, parse)
+
+    def _send_once(self, request: protocol.ApiRequest, parse: Parser[T]) -> T:
+        config = self.config
+        url = request.url(config)
+        started = time.monotonic()
+        headers = protocol.build_headers(config, request, self.user_agent)
+        try:
+            response = self.session.request(
+                request.method,
+                url,
+                params=request.params,
+                data=protocol.encode_body(request),
+                headers=headers,
+                # An explicit auth keeps requests from replacing the key with ~/.netrc credentials.
+                auth=_HeaderAuth(headers["Authorization"]),
+                timeout=(config.connect_timeout, config.read_timeout),
+                stream=True,
+            )
+        except requests.exceptions.RequestException as err:
+            raise _transport_error(err, request, url) from None
+        request_id = response.headers.get("x-request-id")
+        try:
+            collector = protocol.BodyCollector(config, request, url, started, request_id)
+            collector.check_declared(response.headers.get("Content-Length"))
+            read = getattr(response.raw, "read1", None) or response.raw.read
+            while True:
+                # read1 returns what one socket read brings, so a server that drips bytes meets the deadline.
+                chunk = read(_CHUNK, decode_content=True)
+                if not chunk:
+                    break
+                collector.feed(chunk, time.monotonic())
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as err:
+            raise _transport_error(err, request, url, request_id) from None
+        finally:
+            response.close()
+        payload, request_id = protocol.parse_response(response.status_code, response.headers, collector.body(), request)
+        return parse(payload, request_id, config)
+
+
+def _root_reason(err: BaseException) -> BaseException:
+    """The innermost urllib3 error inside a requests error (``ConnectionError(MaxRetryError(reason=...))``)."""
+    reason = err.args[0] if isinstance(err, requests.exceptions.RequestException) and err.args else err
+    return getattr(reason, "reason", None) or reason
+
+
+def _transport_error(
+    err: BaseException, request: protocol.ApiRequest, url: str, request_id: str | None = None
+) -> DashScopeTransportError:
+    reason = _root_reason(err)
+    connect_failed = isinstance(err, requests.exceptions.ConnectTimeout) or isinstance(
+        reason, urllib3.exceptions.NewConnectionError
+    )
+    timeout = isinstance(err, requests.exceptions.Timeout) or (
+        isinstance(reason, (urllib3.exceptions.ReadTimeoutError, TimeoutError)) and not connect_failed
+    )
+    # The root cause says what happened in a few words ("Failed to resolve 'host' ([Errno -2] Name or service
+    # not known)"); the wrapper around it repeats the URL and object addresses.
+    text = str(reason) if isinstance(reason, BaseException) and str(reason) else str(err)
+    return protocol.transport_error(
+        request,
+        url,
+        kind=type(err).__name__,
+        reason=_OBJECT_REPR.sub("", text),
+        timeout=timeout,
+        connect_failed=connect_failed,
+        request_id=request_id,
+    )
+
+
+class _HeaderAuth(requests.auth.AuthBase):
+    """Sets the Authorization header; as an explicit auth it also turns off requests' .netrc lookup."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self._value
+        return request
+
+    def __repr__(self) -> str:
+        return "_HeaderAuth(<hidden>)"

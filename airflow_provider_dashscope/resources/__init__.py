@@ -1,0 +1,1 @@
+"""One module per API resource: its request builders and the parsers of its answers (no I/O)."""

@@ -1,0 +1,73 @@
+"""The loops that carry out what a :class:`~.machine.WaitMachine` says: one sync (a worker), one async (a trigger).
+
+They only sleep, fetch and log; every decision is the machine's. Any exception a fetch raises goes to the machine
+(it decides whether the wait goes on); only cancellation (``BaseException``) passes through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+from airflow_provider_dashscope.wait.events import WaitEvent
+from airflow_provider_dashscope.wait.machine import Done, LogLine, Sleep, WaitMachine
+
+R = TypeVar("R")
+
+
+def emit(log: logging.Logger | Any, lines: Iterable[LogLine]) -> None:
+    """Write the machine's log lines to a logger (stdlib or Airflow's)."""
+    for line in lines:
+        if line.error is not None:
+            log.log(line.level, line.message, *line.args, exc_info=line.error)
+        else:
+            log.log(line.level, line.message, *line.args)
+
+
+def run_sync(
+    machine: WaitMachine[R],
+    fetch: Callable[[], R],
+    log: logging.Logger | Any,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], Any] = time.sleep,
+) -> WaitEvent:
+    """Wait in this thread until the machine is done; return its event."""
+    while True:
+        action = machine.next_action(clock())
+        if isinstance(action, Done):
+            return action.event
+        if isinstance(action, Sleep):
+            sleep(action.seconds)
+            continue
+        try:
+            result: R | BaseException = fetch()
+        except Exception as err:
+            result = err
+        emit(log, machine.on_result(result, clock()))
+
+
+async def run_async(
+    machine: WaitMachine[R],
+    fetch: Callable[[], Awaitable[R]],
+    log: logging.Logger | Any,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+) -> WaitEvent:
+    """Wait on the running event loop until the machine is done; return its event."""
+    while True:
+        action = machine.next_action(clock())
+        if isinstance(action, Done):
+            return action.event
+        if isinstance(action, Sleep):
+            await sleep(action.seconds)
+            continue
+        try:
+            result: R | BaseException = await fetch()
+        except Exception as err:
+            result = err
+        emit(log, machine.on_result(result, clock()))

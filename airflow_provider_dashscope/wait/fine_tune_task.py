@@ -1,0 +1,60 @@
+"""What every task that waits on a fine-tune job shares: the operators and the sensor."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from airflow_provider_dashscope.links import XCOM_JOB_URL
+from airflow_provider_dashscope.wait.fine_tunes import FINE_TUNE_JOB
+from airflow_provider_dashscope.wait.task import ResourceWaitMixin
+
+if TYPE_CHECKING:
+    from airflow.triggers.base import BaseTrigger
+
+    from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
+    from airflow_provider_dashscope.models import FineTuneJob
+    from airflow_provider_dashscope.wait.events import WaitEvent
+
+
+class FineTuneJobWaitMixin(ResourceWaitMixin["FineTuneJob"]):
+    """What every task that waits on a fine-tune job shares (the operators here and the sensor)."""
+
+    wait_policy = FINE_TUNE_JOB
+    id_xcom_key = "job_id"
+    url_xcom_key = XCOM_JOB_URL
+    #: Whether the trigger cancels the job when a user kills the deferred task (the create operator's choice).
+    cancel_on_kill = False
+
+    def _fetch(self, hook: DashScopeHook, resource_id: str) -> FineTuneJob:
+        return hook.get_fine_tune_job(resource_id)
+
+    def _console_url(self, resource_id: str) -> str:
+        return self.hook.console_url(resource_id)
+
+    def _make_trigger(
+        self, resource_id: str, *, deadline: float | None, started_at: float, last_status: str | None
+    ) -> BaseTrigger:
+        from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+
+        return DashScopeFineTuneJobTrigger(
+            job_id=resource_id,
+            dashscope_conn_id=self.dashscope_conn_id,
+            poll_interval=self.poll_interval,
+            deadline=deadline,
+            max_consecutive_failures=self.max_consecutive_failures,
+            cancel_on_kill=self.cancel_on_kill,
+            started_at=started_at,
+            last_status=last_status,
+        )
+
+    def _on_failed(self, event: WaitEvent) -> None:
+        """Log the last lines of a failed job's training log (best effort: the failure matters more)."""
+        try:
+            tail = self.hook.tail_fine_tune_job_logs(event.resource_id, lines=20)
+        except Exception as err:
+            self.log.warning("Could not read the training log of fine-tune job %s: %s", event.resource_id, err)
+            return
+        if tail:
+            self.log.error(
+                "Last lines of the training log of fine-tune job %s:\n%s", event.resource_id, "\n".join(tail)
+            )

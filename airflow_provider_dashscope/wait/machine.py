@@ -1,0 +1,254 @@
+"""The rules of waiting on a remote resource, as a state machine with no I/O.
+
+A driver asks :meth:`WaitMachine.next_action` what to do at a given time and carries it out: :class:`Poll` (fetch
+the resource once, then report the resource or the exception through :meth:`WaitMachine.on_result`), :class:`Sleep`
+(for that many seconds) or :class:`Done` (the wait is over; fire or complete with its event). The clock and the
+random source are passed in, so every rule can be driven in a test without a socket or a real sleep:
+
+* **First poll.** A wait that starts from a status it has already seen (the check before waiting, or the status
+  the task saw before deferring, e.g. after a triggerer restart) polls first at a random point within one interval,
+  so waits that start together spread out; one that has seen nothing polls at once.
+* **Interval.** Between polls it sleeps ``poll_interval`` times a factor in [0.9, 1.1] (:data:`JITTER`).
+* **Retry-After.** After a failed poll whose answer carried ``Retry-After``, the next poll is no sooner than that
+  (capped at ``retry_after_cap``, the connection's ``retry_max_delay``).
+* **Failure budget.** A transient failure (network, timeout, 408, 429, 5xx, an unusable answer) is tolerated until
+  ``max_consecutive_failures`` polls in a row have failed; an answer resets the count. Each poll is one HTTP
+  attempt, so the budget counts requests in every mode.
+* **Fatal answers.** 404 and every other non-transient error (bad key, bad request) end the wait at once, as does
+  an exception that is not a DashScope error (a bug), which is logged with its traceback.
+* **Statuses.** The policy maps a status to an outcome; a status it does not know never ends the wait.
+* **Deadline.** Never sleeps past ``deadline`` (epoch seconds); at the deadline the wait ends with a timeout.
+* **Logging.** One INFO line per status change, one WARNING per tolerated failure, one ERROR when giving up: returned
+  by :meth:`on_result` as :class:`LogLine` values for the driver's logger.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, NamedTuple, TypeVar
+
+from airflow_provider_dashscope._protocol import is_transient
+from airflow_provider_dashscope.exceptions import DashScopeAPIError, DashScopeError, NotFoundError
+from airflow_provider_dashscope.wait.events import Outcome, WaitEvent
+from airflow_provider_dashscope.wait.policy import WaitPolicy
+
+R = TypeVar("R")
+
+#: Each sleep between polls is the poll interval times a factor drawn from this range, so waits started together
+#: drift apart instead of polling in lock-step.
+JITTER = (0.9, 1.1)
+
+
+@dataclass(frozen=True)
+class Poll:
+    """Fetch the resource once (one HTTP attempt) and report what came back."""
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Done:
+    event: WaitEvent
+
+
+Action = Poll | Sleep | Done
+
+
+class LogLine(NamedTuple):
+    """A line for the driver's logger: ``logger.log(level, message, *args, exc_info=error)``."""
+
+    level: int
+    message: str
+    args: tuple[Any, ...] = ()
+    error: BaseException | None = None
+
+
+class WaitMachine(Generic[R]):
+    """One wait on one resource. Not thread-safe; one driver feeds it.
+
+    :param policy: What the resource's statuses mean and how to describe them.
+    :param resource_id: The id of the resource (for events and log lines).
+    :param poll_interval: Seconds between polls (> 0).
+    :param deadline: Epoch seconds at which the wait times out; ``None`` for no deadline.
+    :param max_consecutive_failures: Failed polls in a row tolerated (>= 1).
+    :param started_at: Epoch seconds when the wait began (for the elapsed time in log lines).
+    :param last_status: The status already seen before this machine existed (spreads the first poll).
+    :param retry_after_cap: The most a server's ``Retry-After`` may delay the next poll; ``None`` for no cap.
+    :param rand: A random source returning floats in [0, 1).
+    """
+
+    def __init__(
+        self,
+        policy: WaitPolicy[R],
+        resource_id: str,
+        *,
+        poll_interval: float,
+        deadline: float | None,
+        max_consecutive_failures: int,
+        started_at: float,
+        last_status: str | None = None,
+        retry_after_cap: float | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.policy = policy
+        self.resource_id = resource_id
+        self.poll_interval = poll_interval
+        self.deadline = deadline
+        self.max_failures = max_consecutive_failures
+        self.started_at = started_at
+        self.status = last_status
+        self.retry_after_cap = retry_after_cap
+        self._rand = rand
+        self.failures = 0
+        self.last_resource: R | None = None
+        self._next_poll_at: float | None = None
+        self._polling = False
+        self._event: WaitEvent | None = None
+
+    # ------------------------------------------------------------------------------------------------------------
+    # What to do next
+    # ------------------------------------------------------------------------------------------------------------
+    def next_action(self, now: float) -> Action:
+        if self._event is not None:
+            return Done(self._event)
+        if self._polling:
+            raise RuntimeError("next_action() while a poll is outstanding; report it with on_result() first")
+        if self.deadline is not None and now >= self.deadline:
+            return Done(self._finish(self._timeout_event()))
+        if self._next_poll_at is None:
+            spread = self.poll_interval * self._rand() if self.status is not None else 0.0
+            self._next_poll_at = now + spread
+        if now >= self._next_poll_at:
+            self._polling = True
+            return Poll()
+        wake = self._next_poll_at if self.deadline is None else min(self._next_poll_at, self.deadline)
+        return Sleep(max(0.0, wake - now))
+
+    @property
+    def event(self) -> WaitEvent | None:
+        """The ending event, once the wait is over."""
+        return self._event
+
+    # ------------------------------------------------------------------------------------------------------------
+    # What happened
+    # ------------------------------------------------------------------------------------------------------------
+    def observe(self, resource: R, now: float) -> list[LogLine]:
+        """Take the result of the check made before the wait (with the hook's own retries), not of a poll."""
+        if self._polling or self._next_poll_at is not None or self._event is not None:
+            raise RuntimeError("observe() is for the check before the wait, before any poll")
+        return self._on_resource(resource, now, schedule=False)
+
+    def on_result(self, result: R | BaseException, now: float) -> list[LogLine]:
+        """Take the outcome of the poll :meth:`next_action` asked for: the resource, or the exception it raised."""
+        if not self._polling:
+            raise RuntimeError("on_result() without an outstanding poll")
+        self._polling = False
+        if isinstance(result, BaseException):
+            return self._on_error(result, now)
+        return self._on_resource(result, now, schedule=True)
+
+    def _on_resource(self, resource: R, now: float, *, schedule: bool) -> list[LogLine]:
+        policy = self.policy
+        self.failures = 0
+        self.last_resource = resource
+        status = policy.status_of(resource)
+        lines = []
+        if status != self.status:
+            if self.status is None:
+                lines.append(LogLine(logging.INFO, "%s %s is %s", (policy.kind, self.resource_id, status)))
+            else:
+                lines.append(
+                    LogLine(
+                        logging.INFO,
+                        "%s %s: %s -> %s after %.0f s",
+                        (policy.kind, self.resource_id, self.status, status, now - self.started_at),
+                    )
+                )
+            self.status = status
+        outcome = policy.outcome_of(status)
+        if outcome is not None:
+            self._finish(self._make_event(outcome, policy.end_message(resource, outcome)))
+        elif schedule:
+            self._next_poll_at = now + self.poll_interval * (JITTER[0] + (JITTER[1] - JITTER[0]) * self._rand())
+        return lines
+
+    def _on_error(self, error: BaseException, now: float) -> list[LogLine]:
+        kind, rid = self.policy.kind, self.resource_id
+        fatal = not isinstance(error, DashScopeError) or not is_transient(error) or isinstance(error, NotFoundError)
+        if not fatal:
+            self.failures += 1
+            if self.failures < self.max_failures:
+                delay = self.poll_interval * (JITTER[0] + (JITTER[1] - JITTER[0]) * self._rand())
+                retry_after = getattr(error, "retry_after", None)
+                if retry_after is not None:
+                    capped = retry_after if self.retry_after_cap is None else min(retry_after, self.retry_after_cap)
+                    delay = max(delay, capped)
+                self._next_poll_at = now + delay
+                return [
+                    LogLine(
+                        logging.WARNING,
+                        "%s %s: poll failed (%d of %d tolerated in a row): %s",
+                        (kind, rid, self.failures, self.max_failures, error),
+                    )
+                ]
+        lines = []
+        if not isinstance(error, DashScopeError):
+            message = f"{type(error).__name__}: {error}"
+            lines.append(LogLine(logging.ERROR, "%s %s: unexpected error while polling", (kind, rid), error))
+        else:
+            message = str(error)
+            if not fatal:
+                lines.append(
+                    LogLine(
+                        logging.ERROR,
+                        "%s %s: %d polls failed in a row; giving up: %s",
+                        (kind, rid, self.failures, error),
+                    )
+                )
+        http_status = error.status_code if isinstance(error, DashScopeAPIError) else None
+        self._finish(
+            self._make_event(
+                Outcome.ERROR, message, http_status=http_status, request_id=getattr(error, "request_id", None)
+            )
+        )
+        return lines
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Events
+    # ------------------------------------------------------------------------------------------------------------
+    def _make_event(
+        self, outcome: Outcome, message: str, *, http_status: int | None = None, request_id: str | None = None
+    ) -> WaitEvent:
+        resource = self.last_resource
+        summary = self.policy.summary_of(resource) if resource is not None else None
+        if request_id is None and resource is not None:
+            request_id = self.policy.request_id_of(resource)
+        return WaitEvent(
+            outcome=outcome,
+            resource_id=self.resource_id,
+            message=message,
+            resource_status=self.status if resource is not None else None,
+            resource=summary,
+            http_status=http_status,
+            request_id=request_id,
+        )
+
+    def _timeout_event(self) -> WaitEvent:
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.deadline))
+        still = self.status if self.last_resource is not None else "unknown"
+        message = (
+            f"Timed out waiting for {self.policy.kind.lower()} {self.resource_id}: still {still} at the deadline {when}"
+        )
+        return self._make_event(Outcome.TIMEOUT, message)
+
+    def _finish(self, event: WaitEvent) -> WaitEvent:
+        self._event = event
+        self._polling = False
+        return event

@@ -1,0 +1,42 @@
+"""What a wait needs to know about one kind of resource; the rules themselves live in :mod:`.machine`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from airflow_provider_dashscope.wait.events import EventKeys, Outcome, WaitEvent
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class WaitPolicy(Generic[R]):
+    """How to read one kind of resource while waiting on it.
+
+    ``outcome_of`` maps a status to how the wait ends (``None``: keep waiting), so "ready" may be a status that is
+    not final for the API (a deployment is ready when RUNNING). A status the policy does not know is never an end.
+    """
+
+    #: A capitalised noun for log lines and messages: ``Fine-tune job``.
+    kind: str
+    event_keys: EventKeys
+    status_of: Callable[[R], str]
+    outcome_of: Callable[[str], Outcome | None]
+    #: A small JSON-safe dict of the resource, carried by the ending event.
+    summary_of: Callable[[R], dict[str, Any]]
+    #: The message of an event that ends on a status (success, failed or cancelled).
+    end_message: Callable[[R, Outcome], str]
+    request_id_of: Callable[[R], str | None]
+    #: The keys of the summary a task returns (its ``return_value`` XCom) ...
+    result_keys: tuple[str, ...]
+    #: ... and those it also pushes as XComs of their own.
+    xcom_keys: tuple[str, ...]
+    #: The exception a task raises for an event that is not a success (given the event, as a policy sees it).
+    error_of: Callable[[WaitEvent], Exception]
+
+    def result_of(self, summary: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The small dict a task returns, from the summary an event carries."""
+        summary = summary or {}
+        return {key: summary.get(key) for key in self.result_keys}

@@ -1,0 +1,192 @@
+"""What the operators and sensors that wait on a resource share: the check, waiting or deferring, completing.
+
+The flow of every such task: announce the resource (XComs and console URL at once, so the extra link works while it
+waits), check it once with the hook's own retries, then either finish at once, defer to the trigger (the wait runs
+in the triggerer) or wait on the worker through the same :class:`~.machine.WaitMachine`; and complete from the
+ending event in one way, whichever path produced it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar
+
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException
+
+from airflow_provider_dashscope._arguments import deadline_from
+from airflow_provider_dashscope.exceptions import NotFoundError
+from airflow_provider_dashscope.wait.drivers import emit, run_sync
+from airflow_provider_dashscope.wait.events import Outcome, WaitEvent
+from airflow_provider_dashscope.wait.machine import Done, WaitMachine
+from airflow_provider_dashscope.wait.policy import WaitPolicy
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+    from airflow.triggers.base import BaseTrigger
+
+    from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
+
+R = TypeVar("R")
+
+
+class ResourceWaitMixin(Generic[R]):
+    """Mixed into a ``BaseOperator`` or ``BaseSensorOperator`` that waits on one resource.
+
+    The class provides :attr:`wait_policy`, :attr:`id_xcom_key`, :attr:`url_xcom_key` and the resource-specific
+    methods below; the instance has ``dashscope_conn_id``, ``poll_interval``, ``timeout``,
+    ``max_consecutive_failures``, ``deferrable``, ``soft_fail`` and Airflow's ``execution_timeout`` and ``log``.
+    """
+
+    wait_policy: ClassVar[WaitPolicy[Any]]
+    id_xcom_key: ClassVar[str]
+    url_xcom_key: ClassVar[str]
+    #: The clock and the sleep of the worker-side wait (replaceable, e.g. by a test's fake time).
+    wait_clock: Callable[[], float] = staticmethod(time.time)
+    wait_sleep: Callable[[float], Any] = staticmethod(time.sleep)
+
+    dashscope_conn_id: str
+    poll_interval: float
+    max_consecutive_failures: int
+    deferrable: bool
+    soft_fail: bool
+    log: Any
+    execution_timeout: Any
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Resource-specific
+    # ------------------------------------------------------------------------------------------------------------
+    def _fetch(self, hook: DashScopeHook, resource_id: str) -> R:
+        raise NotImplementedError
+
+    def _console_url(self, resource_id: str) -> str:
+        raise NotImplementedError
+
+    def _make_trigger(
+        self, resource_id: str, *, deadline: float | None, started_at: float, last_status: str | None
+    ) -> BaseTrigger:
+        raise NotImplementedError
+
+    def _on_failed(self, event: WaitEvent) -> None:
+        """Called before failing on a resource that ended badly (e.g. to log the end of a training log)."""
+
+    def _on_timeout(self, event: WaitEvent) -> None:
+        """Called before failing on a timed-out wait (e.g. to cancel work this task started)."""
+
+    def _wait_timeout(self) -> float | None:
+        """Seconds the wait may take (the task's ``timeout``); ``None`` for no bound."""
+        timeout = getattr(self, "timeout", None)
+        return None if timeout is None else float(timeout)
+
+    def _timeout_exception(self, error: Exception) -> Exception:
+        """What a timed-out wait raises (a sensor raises ``AirflowSensorTimeout``)."""
+        return error
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Shared
+    # ------------------------------------------------------------------------------------------------------------
+    @cached_property
+    def hook(self) -> DashScopeHook:
+        """For the check before waiting and for actions: with the connection's retries."""
+        from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
+
+        return DashScopeHook(self.dashscope_conn_id)
+
+    @cached_property
+    def poll_hook(self) -> DashScopeHook:
+        """For the wait's polls: one attempt each, since the wait's failure budget owns the retrying."""
+        from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
+
+        return DashScopeHook(self.dashscope_conn_id, max_retries=0)
+
+    @staticmethod
+    def _push(context: Context, key: str, value: Any) -> None:
+        context["ti"].xcom_push(key=key, value=value)
+
+    def _announce(self, context: Context, resource_id: str) -> None:
+        """Push the id and the console URL at once, so the extra link works while the task waits."""
+        url = self._console_url(resource_id)
+        self._push(context, self.id_xcom_key, resource_id)
+        self._push(context, self.url_xcom_key, url)
+        self.log.info("%s %s: %s", self.wait_policy.kind, resource_id, url)
+
+    def _check(self, context: Context, resource_id: str) -> R:
+        """Fetch the resource once (with the hook's retries); an unknown id ends the task at once."""
+        try:
+            return self._fetch(self.hook, resource_id)
+        except NotFoundError as err:
+            event = self._not_found(resource_id, err)
+        self._fail(context, event)  # outside the except block: the error needs no "during handling" chain
+
+    @staticmethod
+    def _not_found(resource_id: str, error: NotFoundError) -> WaitEvent:
+        return WaitEvent(Outcome.ERROR, resource_id, str(error), http_status=404, request_id=error.request_id)
+
+    def _machine(self, resource_id: str, *, deadline: float | None, started_at: float) -> WaitMachine[R]:
+        return WaitMachine(
+            self.wait_policy,
+            resource_id,
+            poll_interval=self.poll_interval,
+            deadline=deadline,
+            max_consecutive_failures=self.max_consecutive_failures,
+            started_at=started_at,
+            retry_after_cap=self.poll_hook.config.retry.max_delay,
+        )
+
+    def _wait_on(self, context: Context, resource_id: str, resource: R) -> dict[str, Any]:
+        """Finish at once if the check says the wait is over; else defer, or wait here with the same rules."""
+        started = self.wait_clock()
+        deadline = deadline_from(self._wait_timeout(), self.execution_timeout, started)
+        machine = self._machine(resource_id, deadline=deadline, started_at=started)
+        emit(self.log, machine.observe(resource, started))
+        action = machine.next_action(started)
+        if isinstance(action, Done):
+            return self._complete(context, action.event)
+        if self.deferrable:
+            self.log.info("Deferring: the triggerer polls every %g s", self.poll_interval)
+            self.defer(  # type: ignore[attr-defined]
+                trigger=self._make_trigger(
+                    resource_id, deadline=deadline, started_at=started, last_status=machine.status
+                ),
+                method_name="execute_complete",
+                timeout=None,  # the deadline travels in the trigger, so a timeout still completes the task
+            )
+        event = run_sync(
+            machine,
+            lambda: self._fetch(self.poll_hook, resource_id),
+            self.log,
+            clock=self.wait_clock,
+            sleep=self.wait_sleep,
+        )
+        return self._complete(context, event)
+
+    def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
+        return self._complete(context, WaitEvent.from_payload(event, self.wait_policy.event_keys))
+
+    def _complete(self, context: Context, event: WaitEvent) -> dict[str, Any]:
+        """Hand the result on (XComs and return value), or fail (or skip) the way the event says."""
+        policy = self.wait_policy
+        if not event.succeeded:
+            self._fail(context, event)
+        self.log.info("%s", event.message)
+        result = policy.result_of(event.resource)
+        for key in policy.xcom_keys:
+            self._push(context, key, result.get(key))
+        return result
+
+    def _fail(self, context: Context, event: WaitEvent) -> NoReturn:
+        if event.resource_status is not None:
+            self._push(context, "status", event.resource_status)
+        if event.outcome is Outcome.FAILED:
+            self._on_failed(event)
+        if event.outcome is Outcome.TIMEOUT:
+            self._on_timeout(event)
+        error = self.wait_policy.error_of(event)
+        if isinstance(error, AirflowFailException) and self.soft_fail:
+            raise AirflowSkipException(f"{error} (soft_fail)")
+        if event.outcome is Outcome.TIMEOUT:
+            if self.soft_fail:
+                raise AirflowSkipException(f"{error} (soft_fail)")
+            raise self._timeout_exception(error)
+        raise error
