@@ -32,10 +32,6 @@ KEY = "sk-CANARY-7f3a9c"
 GET_JOB = "/fine-tunes/{job_id}"
 UNRESOLVABLE_BASE_URL = "https://no-such-host.invalid/api/v1"
 
-#: Every exception text the fault matrix produced (hook errors, trigger event messages); the secret test re-checks
-#: them as a whole at the end of the session in addition to the per-test checks.
-COLLECTED_ERROR_TEXTS: list[str] = []
-
 
 def conn_json(host: str, *, password: str | None = KEY, **extra: Any) -> str:
     """The connection of these tests: ``max_retries=3`` (4 attempts), tiny backoff, 1 s read timeout."""
