@@ -20,3 +20,16 @@ class DashScopeFineTuneJobLink(BaseOperatorLink):
 
     def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
         return XCom.get_value(key=XCOM_JOB_URL, ti_key=ti_key) or ""
+
+
+#: The XCom key of the console URL of the deployment a task works on.
+XCOM_DEPLOYMENT_URL = "deployment_url"
+
+
+class DashScopeDeploymentLink(BaseOperatorLink):
+    """Link to the deployment in the Model Studio console; available as soon as the task knows its name."""
+
+    name = "DashScope Deployment"
+
+    def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
+        return XCom.get_value(key=XCOM_DEPLOYMENT_URL, ti_key=ti_key) or ""
