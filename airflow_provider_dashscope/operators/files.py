@@ -130,7 +130,7 @@ class DashScopeUploadFileOperator(BaseOperator):
         from airflow.providers.common.compat.sdk import ObjectStoragePath
 
         remote = path if isinstance(path, ObjectStoragePath) else ObjectStoragePath(str(path))
-        shown = str(remote)
+        shown = path if isinstance(path, str) else str(remote)
         if remote.protocol in ("file", "local", ""):
             yield inspect_file(remote.path, purpose=self.purpose, shown_as=shown)
             return

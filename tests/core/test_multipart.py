@@ -36,7 +36,7 @@ def sdk_upload(server, path: str, description: str | None):
     [
         ("train.jsonl", b'{"messages": [{"role": "user", "content": "hi"}]}\n', "my data"),
         ("train.jsonl", b'{"messages": [{"role": "user", "content": "hi"}]}\n', None),
-        ('we"ird name é.jsonl', b"{}\n", "описание, \"quoted\"\r\nnext line"),
+        ('we"ird name é.jsonl', b"{}\n", 'описание, "quoted"\r\nnext line'),
         ("blob.bin", bytes(range(256)) * 3, ""),
     ],
     ids=["description", "no-description", "odd-names", "binary-empty-description"],

@@ -32,7 +32,9 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def hook(scripted_server, dashscope_conn, sleeps) -> DashScopeHook:
-    dashscope_conn("dashscope_deploy", host=scripted_server.url, max_retries=2, retry_base_delay=0.01, region="cn-beijing")
+    dashscope_conn(
+        "dashscope_deploy", host=scripted_server.url, max_retries=2, retry_base_delay=0.01, region="cn-beijing"
+    )
     made = DashScopeHook("dashscope_deploy")
     made._sleep = sleeps.append
     return made

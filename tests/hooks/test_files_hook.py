@@ -210,9 +210,7 @@ def test_get_file_reads_the_data_envelope_and_sends_no_content_type(scripted_ser
 
 
 def test_an_unknown_file_is_not_found_although_the_api_answers_400(scripted_server, make_hook, sleeps):
-    scripted_server.script(
-        "GET", "/files/nope", error(400, "InvalidParameter", "File not found.", request_id="req-nf")
-    )
+    scripted_server.script("GET", "/files/nope", error(400, "InvalidParameter", "File not found.", request_id="req-nf"))
     scripted_server.script(
         "DELETE", "/files/nope", error(400, "InvalidParameter", "File not found.", request_id="req-nf2")
     )

@@ -27,11 +27,20 @@ def answer(request: _protocol.ApiRequest, status: int, body: dict) -> tuple:
 
 def test_file_requests_use_the_data_envelope_and_name_the_file():
     get = files.get_file_request(FILE_ID)
-    assert (get.method, get.path, get.envelope, get.about) == ("GET", f"/files/{FILE_ID}", "data", f" (file_id={FILE_ID})")
+    assert (get.method, get.path, get.envelope, get.about) == (
+        "GET",
+        f"/files/{FILE_ID}",
+        "data",
+        f" (file_id={FILE_ID})",
+    )
     delete = files.delete_file_request(FILE_ID)
     assert (delete.method, delete.path, delete.idempotent) == ("DELETE", f"/files/{FILE_ID}", True)
     listing = files.list_files_request(2, 100)
-    assert (listing.path, dict(listing.params), listing.envelope) == ("/files", {"page_no": 2, "page_size": 100}, "data")
+    assert (listing.path, dict(listing.params), listing.envelope) == (
+        "/files",
+        {"page_no": 2, "page_size": 100},
+        "data",
+    )
 
 
 @pytest.mark.parametrize("bad", ["", None, "../fine-tunes", "a b", "x" * 300, 7])

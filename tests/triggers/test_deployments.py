@@ -99,7 +99,9 @@ def test_transient_failures_are_tolerated_up_to_the_budget(conn):
     assert event["status"] == "success" and conn.count() == 2
     conn.script("GET", "/deployments/other", error(503, "ServiceUnavailable", "busy"))
     event = first_event(
-        FakeTime().drive(DashScopeDeploymentTrigger(deployed_model="other", poll_interval=1, max_consecutive_failures=2))
+        FakeTime().drive(
+            DashScopeDeploymentTrigger(deployed_model="other", poll_interval=1, max_consecutive_failures=2)
+        )
     )
     assert (event["status"], event["http_status"]) == ("error", 503)
     assert conn.count("GET", "/deployments/other") == 2

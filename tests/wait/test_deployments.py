@@ -155,4 +155,3 @@ def test_events_carry_deployment_keys_through_a_payload_round_trip():
     assert WaitEvent.from_payload(payload, DEPLOYMENT_RUNNING.event_keys) == event
     with pytest.raises(DashScopeError, match="without a deployed_model"):
         WaitEvent.from_payload({"status": "success", "job_id": "ft-1"}, DEPLOYMENT_RUNNING.event_keys)
-
