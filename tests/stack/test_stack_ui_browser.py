@@ -181,33 +181,27 @@ def _run_scenario(stack: AirflowStack, emulator: EmulatorThread, browser: Browse
     tl.mark("second connection (wrong key) created")
 
     # ------------------------------------------------------------------ the Test button
-    tests_sent: list[dict[str, Any]] = []
-    page.on(
-        "response",
-        lambda r: (
-            tests_sent.append({"body": r.request.post_data, "status": r.status, "text": r.text()})
-            if r.url.endswith("/api/v2/connections/test")
-            else None
-        ),
-    )
     lists_before = emulator.request_count("GET", "/fine-tunes")
-    toast = _click_test(page, base, CONN_ID)
-    if "Test Connection Failed" in toast and tests_sent and KNOWN_PORT_ZERO_REFUSAL in tests_sent[-1]["text"]:
+    toast, answer = _click_test(page, base, CONN_ID)
+    answers = [answer]
+    if "Test Connection Failed" in toast and KNOWN_PORT_ZERO_REFUSAL in answer["text"]:
         # Airflow 3.3.2's UI sends port 0 for a port-less connection; apply the upstream fix's reading (port 0 is
-        # no port) to the button's request and click again. Anything else is a real failure.
-        assert json.loads(tests_sent[-1]["body"]).get("port") == 0, tests_sent[-1]
-        print(f"[browser] Airflow's Test refused port 0 (apache/airflow#73298); sending port null instead: {toast!r}")
+        # no port) to the button's request and click again. Any other failure is a real one.
+        assert answer["status"] == 400 and json.loads(answer["body"]).get("port") == 0, answer
+        print(f"[browser] Airflow's Test refused port 0 (apache/airflow#73298); sending no port instead: {toast!r}")
         page.route("**/api/v2/connections/test", _port_zero_is_no_port)
-        toast = _click_test(page, base, CONN_ID)
+        toast, answer = _click_test(page, base, CONN_ID)
+        answers.append(answer)
     assert "Test Connection Successful" in toast, toast
     assert f"Connected to {emulator.base_url}" in toast, toast
     browser.screenshot("connection-test-success", secrets=keys)
-    toast = _click_test(page, base, WRONG_CONN_ID)
+    toast, answer = _click_test(page, base, WRONG_CONN_ID)
+    answers.append(answer)
     assert "Test Connection Failed" in toast and "HTTP 401 InvalidApiKey" in toast, toast
     assert re.search(r"request_id=[0-9a-f-]{8,}", toast), toast
     for key in keys:
         assert key not in toast and key[-12:] not in toast, "a key is in the Test message"
-        assert all(key not in t["text"] for t in tests_sent), "a key is in a test response"
+        assert all(key not in a["text"] for a in answers), "a key is in a Test response"
     browser.screenshot("connection-test-wrong-key", secrets=keys)
     assert emulator.request_count("GET", "/fine-tunes") > lists_before, "the Test button never reached the emulator"
     tl.mark("Test button: success, and a clear failure for the wrong key")
@@ -315,18 +309,22 @@ def _save(page: Any, dialog: Any) -> None:
     page.get_by_text("Connection has been successfully created.").last.wait_for()
 
 
-def _click_test(page: Any, base: str, conn_id: str) -> str:
-    """On a freshly loaded connection list, click the row's Test button; return the text of the toast it raises."""
+def _click_test(page: Any, base: str, conn_id: str) -> tuple[str, dict[str, Any]]:
+    """On a freshly loaded connection list, click the row's Test button; return the toast's text and the answer
+    (status, request body, response text) of the request the click sent."""
     page.goto(f"{base}/connections")
     row = page.get_by_role("row").filter(has=page.get_by_text(conn_id, exact=True))
-    row.get_by_role("button", name="Test Connection").click()
+    with page.expect_response(lambda r: r.url.endswith("/api/v2/connections/test")) as sent:
+        row.get_by_role("button", name="Test Connection").click()
+    response = sent.value
+    answer = {"status": response.status, "body": response.request.post_data, "text": response.text()}
     toast = (
         page.locator("[data-scope='toast'][data-part='root']")
         .filter(has_text=re.compile(r"Test Connection (Successful|Failed)"))
         .first
     )
     toast.wait_for()
-    return toast.inner_text()
+    return toast.inner_text(), answer
 
 
 def _port_zero_is_no_port(route: Any) -> None:
