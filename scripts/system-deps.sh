@@ -19,12 +19,12 @@ have_fonts() {
 }
 
 missing_packages() {
-  local missing=()
-  have_postgres || missing+=(postgresql)
-  have_chromium || missing+=(chromium)
-  have_chromedriver || missing+=(chromium-driver)
-  have_fonts || missing+=(fonts-liberation fonts-dejavu-core)
-  echo "${missing[*]}"
+  local wanted=()
+  have_postgres || wanted+=(postgresql)
+  have_chromium || wanted+=(chromium)
+  have_chromedriver || wanted+=(chromium-driver)
+  have_fonts || wanted+=(fonts-liberation fonts-dejavu-core)
+  echo "${wanted[*]}"
 }
 
 missing=$(missing_packages)
