@@ -1,9 +1,16 @@
 """Local emulator of the DashScope (Alibaba Cloud Model Studio) fine-tunes API.
 
-Imports only the standard library and aiohttp. See :mod:`.state` for the life-cycle,
-quota, delete and time-zone rules, :mod:`.faults` for fault injection and :mod:`.app`
-for the routes. Run it with ``dashscope-emulator --port 8089`` or, in tests, with
-:class:`.testing.EmulatorThread`.
+Imports only the standard library and aiohttp. Run it with ``dashscope-emulator --port 8089``
+or, in tests, with :class:`.testing.EmulatorThread`. Where each rule lives:
+
+* :mod:`.config` - settings, clock, zone, auth; :mod:`.times` - time formats;
+* :mod:`.jobs` - a job's life cycle (timeline, usage, JSON form); :mod:`.schedule` - the
+  one-at-a-time training slot; :mod:`.logs` - the synthesized training log;
+* :mod:`.job_input` - create bodies and scenario (seed) entries;
+* :mod:`.store` - :class:`EmulatorState`: quota, cancel and delete rules, seeding, plans;
+* :mod:`.persistence` - the state file; :mod:`.stats` - request counters;
+* :mod:`.routes` - the route table; :mod:`.app` - the HTTP handlers; :mod:`.admin` - the
+  ``/_emulator`` control routes; :mod:`.faults` and :mod:`.fault_responses` - fault injection.
 
 Scenario / seed job keys (all optional except ``model``): ``job_id``, ``job_name``,
 ``model``, ``base_model``, ``training_file_ids``, ``validation_file_ids``,
@@ -18,16 +25,12 @@ training slot) and ``extra`` (more fields merged into the job object).
 """
 
 from .app import API_PREFIX, STATE_KEY, create_app, start_site
+from .config import EmulatorConfig
+from .errors import ApiError
 from .faults import KINDS as FAULT_KINDS
 from .faults import Fault, FaultSet, parse_fault_spec
-from .state import (
-    QUOTA_STATUSES,
-    TERMINAL,
-    ApiError,
-    EmulatorConfig,
-    EmulatorState,
-    Job,
-)
+from .jobs import QUOTA_STATUSES, TERMINAL, Job
+from .store import EmulatorState
 from .testing import EmulatorThread, FakeClock
 
 __all__ = [

@@ -9,11 +9,13 @@ import logging
 import os
 import signal
 import sys
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .app import create_app, start_site
+from .config import EmulatorConfig
 from .faults import parse_fault_spec
-from .state import EmulatorConfig, EmulatorState
+from .store import EmulatorState
 
 _DEFAULTS = EmulatorConfig()
 
@@ -31,23 +33,44 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="expected bearer key (default: env DASHSCOPE_API_KEY; if neither, any non-empty key is accepted)",
     )
-    p.add_argument("--scenario", help="JSON file: a list of jobs, or {\"jobs\": [...], \"faults\": [...]}")
+    p.add_argument("--scenario", help='JSON file: a list of jobs, or {"jobs": [...], "faults": [...]}')
     p.add_argument("--state-file", help="persist jobs to this JSON file and reload them at start")
-    p.add_argument("--fault", action="append", default=[], help="fault spec (repeatable), e.g. "
-                   "'GET /fine-tunes/{job_id}:status=429:times=3:retry_after=1' or a JSON object")
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        help="fault spec (repeatable), e.g. "
+        "'GET /fine-tunes/{job_id}:status=429:times=3:retry_after=1' or a JSON object",
+    )
     p.add_argument("--pending-seconds", type=float, default=_DEFAULTS.pending_seconds)
     p.add_argument("--running-seconds", type=float, default=_DEFAULTS.running_seconds)
     p.add_argument("--canceling-seconds", type=float, default=_DEFAULTS.canceling_seconds)
     p.add_argument("--tokens-per-second", type=float, default=_DEFAULTS.tokens_per_second)
-    p.add_argument("--log-interval", type=float, default=_DEFAULTS.log_interval_seconds,
-                   help="seconds of training per log line (default 1)")
-    p.add_argument("--quota", type=int, default=_DEFAULTS.quota,
-                   help="max PENDING+QUEUING+RUNNING+SUCCEEDED jobs before create returns 429 (default 20)")
-    p.add_argument("--tz-offset", type=float, default=_DEFAULTS.tz_offset_hours,
-                   help="hours east of UTC for create_time/end_time/job_id (default 8)")
+    p.add_argument(
+        "--log-interval",
+        type=float,
+        default=_DEFAULTS.log_interval_seconds,
+        help="seconds of training per log line (default 1)",
+    )
+    p.add_argument(
+        "--quota",
+        type=int,
+        default=_DEFAULTS.quota,
+        help="max PENDING+QUEUING+RUNNING+SUCCEEDED jobs before create returns 429 (default 20)",
+    )
+    p.add_argument(
+        "--tz-offset",
+        type=float,
+        default=_DEFAULTS.tz_offset_hours,
+        help="hours east of UTC for create_time/end_time/job_id (default 8)",
+    )
     p.add_argument("--workspace-id", default=_DEFAULTS.workspace_id)
-    p.add_argument("--outcome", default=_DEFAULTS.default_outcome, choices=["SUCCEEDED", "FAILED", "CANCELED"],
-                   help="outcome of newly created jobs (default SUCCEEDED)")
+    p.add_argument(
+        "--outcome",
+        default=_DEFAULTS.default_outcome,
+        choices=["SUCCEEDED", "FAILED", "CANCELED"],
+        help="outcome of newly created jobs (default SUCCEEDED)",
+    )
     p.add_argument("--random-seed", type=int, default=None, help="seed for job id suffixes")
     p.add_argument("--backlog", type=int, default=4096)
     p.add_argument("--quiet", action="store_true", help="print nothing on start")

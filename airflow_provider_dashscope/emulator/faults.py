@@ -51,6 +51,20 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .routes import ROUTES, normalize_route
+
+__all__ = [
+    "DEFAULT_ERRORS",
+    "KINDS",
+    "ROUTES",
+    "Fault",
+    "FaultSet",
+    "as_fault",
+    "default_error",
+    "normalize_route",
+    "parse_fault_spec",
+]
+
 KINDS = frozenset(
     {
         "status",
@@ -64,16 +78,6 @@ KINDS = frozenset(
         "slow",
         "drop",
     }
-)
-
-#: Route templates served by the emulator (method, template), relative to /api/v1.
-ROUTES = (
-    ("POST", "/fine-tunes"),
-    ("GET", "/fine-tunes"),
-    ("GET", "/fine-tunes/{job_id}"),
-    ("DELETE", "/fine-tunes/{job_id}"),
-    ("POST", "/fine-tunes/{job_id}/cancel"),
-    ("GET", "/fine-tunes/{job_id}/logs"),
 )
 
 #: Default error code and message per HTTP status, for kind "status".
@@ -103,29 +107,6 @@ def default_error(status: int) -> tuple[str, str]:
     if status >= 500:
         return ("InternalError", "Internal server error!")
     return ("InvalidParameter", "Request failed.")
-
-
-def normalize_route(route: str | None, method: str | None = None) -> tuple[str, str]:
-    """Split ``"GET /fine-tunes/{id}"`` style routes into (METHOD, template).
-
-    Accepts an ``/api/v1`` prefix, a trailing slash and ``{id}`` as an alias of
-    ``{job_id}``. ``None``/``"*"`` mean any route.
-    """
-    m = (method or "*").strip().upper() or "*"
-    r = (route or "*").strip() or "*"
-    if " " in r:
-        head, _, rest = r.partition(" ")
-        m = head.strip().upper() or "*"
-        r = rest.strip() or "*"
-    if r != "*":
-        if r.startswith("/api/v1"):
-            r = r[len("/api/v1") :]
-        if not r.startswith("/"):
-            r = "/" + r
-        if len(r) > 1:
-            r = r.rstrip("/")
-        r = r.replace("{id}", "{job_id}")
-    return m, r
 
 
 @dataclass
@@ -171,9 +152,9 @@ class Fault:
         self.headers = {str(k): str(v) for k, v in (self.headers or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Fault":
+    def from_dict(cls, data: dict[str, Any]) -> Fault:
         if not isinstance(data, dict):
-            raise ValueError("a fault must be a JSON object")
+            raise TypeError("a fault must be a JSON object")
         known = set(cls.__dataclass_fields__)
         unknown = set(data) - known
         if unknown:
@@ -191,9 +172,7 @@ class Fault:
             return False
         if self.route != "*" and self.route != route:
             return False
-        if self.job_id is not None and self.job_id != job_id:
-            return False
-        return True
+        return self.job_id is None or self.job_id == job_id
 
 
 def _coerce(key: str, value: str) -> Any:
@@ -236,7 +215,7 @@ def parse_fault_spec(spec: str) -> Fault:
     return Fault.from_dict(data)
 
 
-def as_fault(value: "Fault | dict[str, Any] | str") -> Fault:
+def as_fault(value: Fault | dict[str, Any] | str) -> Fault:
     if isinstance(value, Fault):
         return value
     if isinstance(value, str):
@@ -251,7 +230,7 @@ class FaultSet:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
 
-    def add(self, fault: "Fault | dict[str, Any] | str") -> Fault:
+    def add(self, fault: Fault | dict[str, Any] | str) -> Fault:
         f = as_fault(fault)
         with self._lock:
             self._faults.append(f)

@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from .app import create_app, start_site
+from .config import EmulatorConfig
 from .faults import Fault
-from .state import EmulatorConfig, EmulatorState
+from .store import EmulatorState
+
+if TYPE_CHECKING:
+    from typing import Self
 
 DEFAULT_TEST_API_KEY = "sk-emulator-test-key"
 
@@ -95,7 +100,7 @@ class EmulatorThread:
     def admin_url(self) -> str:
         return f"{self.root_url}/_emulator"
 
-    def start(self) -> "EmulatorThread":
+    def start(self) -> Self:
         if self._thread is not None:
             raise RuntimeError("emulator already started")
         self._thread = threading.Thread(target=self._run, name="dashscope-emulator", daemon=True)
@@ -116,7 +121,7 @@ class EmulatorThread:
             runner, self.port = loop.run_until_complete(
                 start_site(app, self.host, self._requested_port, access_log=self._access_log)
             )
-        except BaseException as exc:  # report to start()
+        except Exception as exc:  # noqa: BLE001 - any start failure is raised again by start()
             self._error = exc
             self._ready.set()
             loop.close()
@@ -140,14 +145,14 @@ class EmulatorThread:
         self._thread = None
         self._loop = None
 
-    def __enter__(self) -> "EmulatorThread":
+    def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # -------------------------------------------------------------- helpers
-    def add_fault(self, fault: "Fault | dict[str, Any] | str | None" = None, **kwargs: Any) -> Fault:
+    def add_fault(self, fault: Fault | dict[str, Any] | str | None = None, **kwargs: Any) -> Fault:
         """Add a fault from a Fault, a dict, a CLI spec string, or keyword arguments."""
         if fault is None:
             fault = dict(kwargs)
@@ -161,7 +166,7 @@ class EmulatorThread:
     def faults(self) -> list[dict[str, Any]]:
         return self.state.faults.list()
 
-    def seed(self, jobs: "Iterable[dict[str, Any]] | dict[str, Any]") -> list[str]:
+    def seed(self, jobs: Iterable[dict[str, Any]] | dict[str, Any]) -> list[str]:
         return self.state.seed(jobs)
 
     def plan_next(self, *settings: dict[str, Any]) -> None:

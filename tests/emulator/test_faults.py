@@ -32,8 +32,13 @@ def job_id(api) -> str:
 
 @pytest.mark.parametrize(
     "status, code",
-    [(429, "Throttling"), (500, "InternalError"), (502, "BadGateway"), (503, "ServiceUnavailable"),
-     (504, "GatewayTimeout")],
+    [
+        (429, "Throttling"),
+        (500, "InternalError"),
+        (502, "BadGateway"),
+        (503, "ServiceUnavailable"),
+        (504, "GatewayTimeout"),
+    ],
 )
 def test_status_fault_uses_json_envelope(api, emu, job_id, status, code) -> None:
     emu.add_fault(route=GET_JOB, status=status)
@@ -215,14 +220,20 @@ def admin(emu, method: str, name: str, body=None):
 
 
 def test_admin_http_api(api, emu) -> None:
-    status, body = admin(emu, "POST", "jobs", {"jobs": [{"job_id": "ft-202401010000-abcd", "model": "m",
-                                                        "status": "RUNNING"}]})
+    status, body = admin(
+        emu, "POST", "jobs", {"jobs": [{"job_id": "ft-202401010000-abcd", "model": "m", "status": "RUNNING"}]}
+    )
     assert (status, body) == (200, {"job_ids": ["ft-202401010000-abcd"]})
     assert api.status("ft-202401010000-abcd") == "RUNNING"
-    status, body = admin(emu, "POST", "faults", [
-        {"route": GET_JOB, "status": 429, "times": 2},
-        "GET /fine-tunes:kind=html:status=504",
-    ])
+    status, body = admin(
+        emu,
+        "POST",
+        "faults",
+        [
+            {"route": GET_JOB, "status": 429, "times": 2},
+            "GET /fine-tunes:kind=html:status=504",
+        ],
+    )
     assert status == 200 and len(body["faults"]) == 2
     assert api.call("GET", "/fine-tunes/ft-202401010000-abcd").status == 429
     assert admin(emu, "GET", "faults")[1]["faults"][0]["times"] == 1
@@ -241,11 +252,22 @@ def test_admin_http_api(api, emu) -> None:
 def test_parse_fault_spec() -> None:
     f = parse_fault_spec("GET /fine-tunes/{job_id}:status=429:times=3:retry_after=1")
     assert (f.kind, f.method, f.route, f.status, f.times, f.retry_after) == (
-        "status", "GET", "/fine-tunes/{job_id}", 429, 3, "1")
+        "status",
+        "GET",
+        "/fine-tunes/{job_id}",
+        429,
+        3,
+        "1",
+    )
     f = parse_fault_spec("*:kind=slow:delay=0.5:times=-1")
     assert (f.kind, f.method, f.route, f.delay, f.times) == ("slow", "*", "*", 0.5, -1)
     f = parse_fault_spec("POST /api/v1/fine-tunes/:kind=html:status=502:retry_after=Wed, 21 Oct 2015 07:28:00 GMT")
-    assert (f.method, f.route, f.kind, f.retry_after) == ("POST", "/fine-tunes", "html", "Wed, 21 Oct 2015 07:28:00 GMT")
+    assert (f.method, f.route, f.kind, f.retry_after) == (
+        "POST",
+        "/fine-tunes",
+        "html",
+        "Wed, 21 Oct 2015 07:28:00 GMT",
+    )
     f = parse_fault_spec('{"kind": "drop", "route": "GET /fine-tunes/{id}", "job_id": "ft-1"}')
     assert (f.kind, f.route, f.job_id) == ("drop", "/fine-tunes/{job_id}", "ft-1")
     for bad in ("GET /x:kind=nope", "GET /x:times=0", "GET /x:bogus=1", "GET /x:status=99"):

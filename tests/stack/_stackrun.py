@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from airflow_provider_dashscope.emulator.state import EmulatorState
+from airflow_provider_dashscope.emulator import EmulatorState
 
 
 # ---------------------------------------------------------------------------------------------- small utilities

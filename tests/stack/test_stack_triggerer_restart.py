@@ -17,7 +17,7 @@ from pathlib import Path
 import airflow
 import pytest
 
-from airflow_provider_dashscope.emulator.state import EmulatorConfig
+from airflow_provider_dashscope.emulator import EmulatorConfig
 from airflow_provider_dashscope.emulator.testing import EmulatorThread
 
 from tests.stack._stackrun import (

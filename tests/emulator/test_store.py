@@ -263,8 +263,15 @@ SCENARIO = [
         "failure_message": "broken",
         "durations": {"pending_seconds": 0, "running_seconds": 1},
     },
-    {"job_id": "ft-202410291700-0004", "model": "qwen3-8b", "outcome": "CANCELED", "usage": 77,
-     "pending_seconds": 0, "running_seconds": 1, "canceling_seconds": 1},
+    {
+        "job_id": "ft-202410291700-0004",
+        "model": "qwen3-8b",
+        "outcome": "CANCELED",
+        "usage": 77,
+        "pending_seconds": 0,
+        "running_seconds": 1,
+        "canceling_seconds": 1,
+    },
 ]
 
 
@@ -307,7 +314,13 @@ def test_seed_rejects_unknown_keys(emu) -> None:
 
 def test_state_file_survives_restart(tmp_path, clock, make_api) -> None:
     state_file = tmp_path / "state.json"
-    cfg = dict(clock=clock, pending_seconds=5, running_seconds=20, canceling_seconds=3, state_file=str(state_file))
+    cfg = {
+        "clock": clock,
+        "pending_seconds": 5,
+        "running_seconds": 20,
+        "canceling_seconds": 3,
+        "state_file": str(state_file),
+    }
     with EmulatorThread(**cfg) as emu:
         api = make_api(emu)
         a = api.create(hyper_parameters={"n_epochs": 2})["job_id"]

@@ -1,0 +1,53 @@
+"""Request counters: how many requests each route and each resource id received.
+
+Every API request is counted once, after routing and before fault injection and auth, by
+``(method, route template, id in the path)``; unmatched paths count under ``<unmatched>``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+
+class RequestStats:
+    """Thread-safe counters, with their own lock (so an emulator clock may read them at any time)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, str, str | None], int] = {}
+        self._total = 0
+
+    def record(self, method: str, route: str, resource_id: str | None) -> None:
+        key = (method, route, resource_id)
+        with self._lock:
+            self._counts[key] = self._counts.get(key, 0) + 1
+            self._total += 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+            self._total = 0
+
+    def count(self, method: str = "*", route: str = "*", resource_id: str | None = None) -> int:
+        """Requests matching a method and a route template (``"*"`` = any) and, if given, an id."""
+        with self._lock:
+            return sum(
+                n
+                for (m, r, rid), n in self._counts.items()
+                if method in ("*", m) and route in ("*", r) and (resource_id is None or rid == resource_id)
+            )
+
+    def summary(self) -> dict[str, Any]:
+        """``{"total", "by_route": {"GET /fine-tunes/{job_id}": n}, "by_job": {job_id: n}}``."""
+        by_route: dict[str, int] = {}
+        by_job: dict[str, int] = {}
+        with self._lock:
+            items = list(self._counts.items())
+            total = self._total
+        for (method, route, rid), n in items:
+            key = f"{method} {route}"
+            by_route[key] = by_route.get(key, 0) + n
+            if rid is not None:
+                by_job[rid] = by_job.get(rid, 0) + n
+        return {"total": total, "by_route": by_route, "by_job": by_job}
