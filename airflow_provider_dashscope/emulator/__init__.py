@@ -20,8 +20,10 @@ Scenario / seed job keys (all optional except ``model``): ``job_id``, ``job_name
 ``pending_seconds``/``running_seconds``/``canceling_seconds`` (or a ``durations``
 object with those keys), ``usage``, ``failure_code``/``failure_message`` (or
 ``code``/``message``), ``finetuned_output``, ``finetuned_output_suffix``, ``end_time``,
-``status`` (pin the job to this status forever, known or not; pinned jobs take no
-training slot) and ``extra`` (more fields merged into the job object).
+``status`` (the status the job starts in at seed time; it then follows its life cycle,
+see :mod:`.store`), ``pin`` (true: keep ``status`` forever; an unknown status is always
+pinned; pinned jobs take no training slot) and ``extra`` (more fields merged into the job
+object).
 """
 
 from .app import API_PREFIX, STATE_KEY, create_app, start_site

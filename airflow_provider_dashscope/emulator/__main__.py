@@ -9,7 +9,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .app import create_app, start_site
@@ -88,7 +88,8 @@ def load_scenario(path: str) -> tuple[list[dict[str, Any]], list[Any]]:
     raise ValueError("a scenario must be a JSON list of jobs or an object with 'jobs'/'faults'")
 
 
-def build_state(args: argparse.Namespace) -> EmulatorState:
+def build_state(args: argparse.Namespace, clock: Callable[[], float] | None = None) -> EmulatorState:
+    """The state the parsed command line describes (``clock`` replaces the wall clock, for embedding)."""
     api_key = args.api_key if args.api_key is not None else os.environ.get("DASHSCOPE_API_KEY") or None
     config = EmulatorConfig(
         api_key=api_key,
@@ -104,6 +105,8 @@ def build_state(args: argparse.Namespace) -> EmulatorState:
         random_seed=args.random_seed,
         state_file=args.state_file,
     )
+    if clock is not None:
+        config.clock = clock
     state = EmulatorState(config)
     if args.scenario:
         jobs, faults = load_scenario(args.scenario)

@@ -61,6 +61,7 @@ SETTING_KEYS = frozenset(
         "code",
         "message",
         "status",
+        "pin",
         "finetuned_output",
         "finetuned_output_suffix",
         "end_time",

@@ -15,7 +15,14 @@ with :mod:`.schedule`. Rules enforced here:
   reference's message reads as if terminal jobs could not be deleted, but its advice on the
   quota is to delete old jobs, so the emulator allows that. A deleted job that had trained
   still held the slot until it ended: jobs created after the delete queue behind that time.
-* **Pinned jobs.** A seeded ``status`` pins a job forever and it takes no training slot.
+* **Seeded and planned statuses.** A seed entry's (or plan's) ``status`` is where the job
+  starts: PENDING, QUEUING, RUNNING or CANCELING at seed time, after which it follows its life
+  cycle with its durations to its outcome (a seeded RUNNING job trains for ``running_seconds``
+  from seed time and holds the training slot; a seeded QUEUING one trains as soon as the slot is
+  free; a seeded CANCELING one never trains). A terminal status is the job's end state: it ended
+  at its ``end_time`` if given, else at ``create_time + pending + running`` or at seed time,
+  whichever is earlier. ``"pin": true`` keeps the status forever instead, and an unknown status
+  (e.g. ``PAUSED``) is always pinned; pinned jobs take no training slot.
 """
 
 from __future__ import annotations
@@ -106,14 +113,37 @@ class EmulatorState:
             lifecycle.plan_run(job, start)
 
     def _start(self, job: Job, now: float, settings: dict[str, Any]) -> None:
-        """Put a new job on its life cycle (or pin it) per the status a seed or plan gives."""
-        status = settings.get("status")
-        if status is not None:
-            job.seeded_status = str(status)
-            job.pinned = True
-            job.trains = False
+        """Put a new job on its life cycle, in the status a seed or plan gives (or pin it)."""
+        status, pin = settings.get("status"), bool(settings.get("pin"))
+        if status is None:
+            if pin:
+                raise ValueError("'pin' needs a 'status' to pin")
+            job.timeline = lifecycle.waiting_phases(job.created, job.pending_seconds)
             return
-        job.timeline = lifecycle.waiting_phases(job.created, job.pending_seconds)
+        job.seeded_status = status = str(status)
+        if pin or status not in lifecycle.KNOWN_STATUSES:
+            job.pinned, job.trains = True, False
+        elif status == lifecycle.PENDING:
+            job.timeline = [(now, lifecycle.PENDING)]
+        elif status == lifecycle.QUEUING:
+            job.timeline = [(now, lifecycle.QUEUING)]
+        elif status == lifecycle.RUNNING:
+            job.timeline = lifecycle.run_phases(job, now, now)
+        elif status == lifecycle.CANCELING:
+            job.trains = False
+            job.timeline = lifecycle.cancel_phases(job, now)
+        else:
+            job.trains = False
+            job.timeline = lifecycle.ended_phases(status, self._seeded_end(job, now, settings.get("end_time")))
+
+    def _seeded_end(self, job: Job, now: float, end_time: Any) -> float:
+        """When a job seeded as over ended: its ``end_time`` if readable, else after its nominal run."""
+        if end_time is not None:
+            try:
+                return self.parse_time(end_time)
+            except ValueError:
+                pass
+        return min(job.created + job.pending_seconds + job.running_seconds, now)
 
     # -------------------------------------------------------------------------------------------- API ops
     def create_job(self, body: Any, workspace: str | None = None) -> dict[str, Any]:

@@ -11,6 +11,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from airflow_provider_dashscope.emulator.__main__ import build_parser, build_state
+from airflow_provider_dashscope.emulator.testing import EmulatorThread, FakeClock
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -44,7 +47,9 @@ def test_cli_starts_with_port_file_scenario_fault_and_state(tmp_path: Path) -> N
     port_file = tmp_path / "port"
     scenario = tmp_path / "scenario.json"
     state_file = tmp_path / "state.json"
-    scenario.write_text(json.dumps([{"job_id": "ft-202410291653-1c7f", "model": "qwen3-14b", "status": "RUNNING"}]))
+    scenario.write_text(
+        json.dumps([{"job_id": "ft-202410291653-1c7f", "model": "qwen3-14b", "status": "RUNNING", "pin": True}])
+    )
     env = {**os.environ, "DASHSCOPE_API_KEY": "sk-from-env", "PYTHONPATH": str(REPO_ROOT)}
     cmd = [
         sys.executable,
@@ -112,3 +117,35 @@ def test_cli_rejects_bad_fault_spec(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "bogus" in proc.stderr
+
+
+def test_scenario_jobs_follow_their_life_cycle_unless_pinned(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text(
+        json.dumps(
+            {
+                "jobs": [
+                    {"job_id": "ft-runs", "model": "qwen3-8b", "status": "RUNNING", "running_seconds": 5},
+                    {"job_id": "ft-pinned", "model": "qwen3-8b", "status": "RUNNING", "pin": True},
+                    {"job_id": "ft-paused", "model": "qwen3-8b", "status": "PAUSED"},
+                ]
+            }
+        )
+    )
+    clock = FakeClock()
+    state = build_state(build_parser().parse_args(["--scenario", str(scenario), "--api-key", "k"]), clock=clock)
+    with EmulatorThread(state) as emu:
+        assert [_request(emu.port, "GET", f"/fine-tunes/{j}", "k")[1]["output"]["status"] for j in IDS] == [
+            "RUNNING",
+            "RUNNING",
+            "PAUSED",
+        ]
+        clock.advance(5)
+        assert [_request(emu.port, "GET", f"/fine-tunes/{j}", "k")[1]["output"]["status"] for j in IDS] == [
+            "SUCCEEDED",
+            "RUNNING",
+            "PAUSED",
+        ]
+
+
+IDS = ("ft-runs", "ft-pinned", "ft-paused")
