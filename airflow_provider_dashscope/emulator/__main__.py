@@ -1,39 +1,69 @@
-"""Command line entry point: ``dashscope-emulator`` / ``python -m airflow_provider_dashscope.emulator``."""
+"""Command line entry point: ``dashscope-emulator`` / ``python -m airflow_provider_dashscope.emulator``.
+
+Without a command it serves the emulator; ``dashscope-emulator jobs ...`` is a client of a
+running one (:mod:`.jobs_cli`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 
+from . import jobs_cli, scenario
 from .app import create_app, start_site
 from .config import EmulatorConfig
 from .faults import parse_fault_spec
+from .scenario import schema_text
 from .store import EmulatorState
 
 _DEFAULTS = EmulatorConfig()
+
+_DESCRIPTION = """\
+Local emulator of the DashScope (Model Studio) fine-tunes API, for testing DAGs offline.
+
+  dashscope-emulator [options]             serve the API (http://HOST:PORT/api/v1)
+  dashscope-emulator jobs create|list|get|cancel [options]
+                                           talk to a running emulator (see: dashscope-emulator jobs --help)
+
+A job is PENDING for --pending-seconds, QUEUING while another job trains (one at a time),
+RUNNING for --running-seconds, then ends in its outcome (--outcome, or per job: a scenario's
+"outcome", a plan, "jobs create --outcome"); a cancel makes it CANCELING for
+--canceling-seconds, then CANCELED.
+"""
+
+
+def _epilog() -> str:
+    return (
+        'scenario file (--scenario): a JSON list of jobs, or {"jobs": [...], "faults": [...]}.\n'
+        "Keys of a job (all optional but model):\n"
+        f"{schema_text()}\n\n"
+        'example: [{"model": "qwen3-14b", "status": "RUNNING", "running_seconds": 30, "outcome": "FAILED"},\n'
+        '          {"model": "qwen3-8b", "status": "SUCCEEDED", "usage": 5000}]\n'
+        'Faults (--fault, or "faults" in a scenario): see docs/emulator.md.'
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="dashscope-emulator",
-        description="Local emulator of the DashScope (Model Studio) fine-tunes API.",
+        description=_DESCRIPTION,
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8089, help="port (default 8089, 0 = any free port)")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default %(default)s)")
+    p.add_argument("--port", type=int, default=8089, help="port (default %(default)s, 0 = any free port)")
     p.add_argument("--port-file", help="write the bound port to this file once listening")
     p.add_argument(
         "--api-key",
         default=None,
         help="expected bearer key (default: env DASHSCOPE_API_KEY; if neither, any non-empty key is accepted)",
     )
-    p.add_argument("--scenario", help='JSON file: a list of jobs, or {"jobs": [...], "faults": [...]}')
+    p.add_argument("--scenario", help="JSON file of jobs (and faults) to start with; its keys are listed below")
     p.add_argument("--state-file", help="persist jobs to this JSON file and reload them at start")
     p.add_argument(
         "--fault",
@@ -42,50 +72,53 @@ def build_parser() -> argparse.ArgumentParser:
         help="fault spec (repeatable), e.g. "
         "'GET /fine-tunes/{job_id}:status=429:times=3:retry_after=1' or a JSON object",
     )
-    p.add_argument("--pending-seconds", type=float, default=_DEFAULTS.pending_seconds)
-    p.add_argument("--running-seconds", type=float, default=_DEFAULTS.running_seconds)
-    p.add_argument("--canceling-seconds", type=float, default=_DEFAULTS.canceling_seconds)
-    p.add_argument("--tokens-per-second", type=float, default=_DEFAULTS.tokens_per_second)
-    p.add_argument(
+    durations = p.add_argument_group("job life cycle (seconds of the emulator clock)")
+    durations.add_argument(
+        "--pending-seconds", type=float, default=_DEFAULTS.pending_seconds, help="default %(default)s"
+    )
+    durations.add_argument(
+        "--running-seconds", type=float, default=_DEFAULTS.running_seconds, help="default %(default)s"
+    )
+    durations.add_argument(
+        "--canceling-seconds", type=float, default=_DEFAULTS.canceling_seconds, help="default %(default)s"
+    )
+    durations.add_argument(
+        "--outcome",
+        default=_DEFAULTS.default_outcome,
+        type=str.upper,
+        choices=["SUCCEEDED", "FAILED", "CANCELED"],
+        help="outcome of newly created jobs (default %(default)s)",
+    )
+    durations.add_argument(
+        "--tokens-per-second",
+        type=float,
+        default=_DEFAULTS.tokens_per_second,
+        help="usage of a SUCCEEDED job = this x running seconds (default %(default)s)",
+    )
+    durations.add_argument(
         "--log-interval",
         type=float,
         default=_DEFAULTS.log_interval_seconds,
-        help="seconds of training per log line (default 1)",
+        help="seconds of training per log line (default %(default)s)",
     )
     p.add_argument(
         "--quota",
         type=int,
         default=_DEFAULTS.quota,
-        help="max PENDING+QUEUING+RUNNING+SUCCEEDED jobs before create returns 429 (default 20)",
+        help="max PENDING+QUEUING+RUNNING+SUCCEEDED jobs before create returns 429 (default %(default)s)",
     )
     p.add_argument(
         "--tz-offset",
         type=float,
         default=_DEFAULTS.tz_offset_hours,
-        help="hours east of UTC for create_time/end_time/job_id (default 8)",
+        help="hours east of UTC for create_time/end_time/job_id (default %(default)s)",
     )
-    p.add_argument("--workspace-id", default=_DEFAULTS.workspace_id)
-    p.add_argument(
-        "--outcome",
-        default=_DEFAULTS.default_outcome,
-        choices=["SUCCEEDED", "FAILED", "CANCELED"],
-        help="outcome of newly created jobs (default SUCCEEDED)",
-    )
+    p.add_argument("--workspace-id", default=_DEFAULTS.workspace_id, help="default %(default)s")
     p.add_argument("--random-seed", type=int, default=None, help="seed for job id suffixes")
     p.add_argument("--backlog", type=int, default=4096)
     p.add_argument("--quiet", action="store_true", help="print nothing on start")
     p.add_argument("--verbose", action="store_true", help="access log and debug logging")
     return p
-
-
-def load_scenario(path: str) -> tuple[list[dict[str, Any]], list[Any]]:
-    with open(path, encoding="utf-8") as fh:
-        data = json.load(fh)
-    if isinstance(data, list):
-        return data, []
-    if isinstance(data, dict):
-        return list(data.get("jobs", [])), list(data.get("faults", []))
-    raise ValueError("a scenario must be a JSON list of jobs or an object with 'jobs'/'faults'")
 
 
 def build_state(args: argparse.Namespace, clock: Callable[[], float] | None = None) -> EmulatorState:
@@ -109,14 +142,7 @@ def build_state(args: argparse.Namespace, clock: Callable[[], float] | None = No
         config.clock = clock
     state = EmulatorState(config)
     if args.scenario:
-        jobs, faults = load_scenario(args.scenario)
-        existing = set(state.job_ids())
-        # A restarted emulator with a state file keeps its jobs: skip ids it already has.
-        new_jobs = [j for j in jobs if not (isinstance(j, dict) and j.get("job_id") in existing)]
-        if new_jobs:
-            state.seed(new_jobs)
-        for f in faults:
-            state.faults.add(f)
+        scenario.apply(state, scenario.load(args.scenario))
     for spec in args.fault:
         state.faults.add(parse_fault_spec(spec))
     return state
@@ -155,13 +181,17 @@ async def serve(args: argparse.Namespace, state: EmulatorState) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Serve the emulator, or run a ``jobs`` command against a running one."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["jobs"]:
+        return jobs_cli.main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     if args.verbose:
         logging.getLogger("aiohttp.access").setLevel(logging.INFO)
     try:
         state = build_state(args)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, TypeError) as exc:
         print(f"dashscope-emulator: {exc}", file=sys.stderr)
         return 2
     try:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from airflow_provider_dashscope.emulator import EmulatorState
+from airflow_provider_dashscope.emulator import EmulatorState, scenario
 from airflow_provider_dashscope.emulator.testing import EmulatorThread
 
 # fixture emu: pending 5 s, running 20 s, canceling 3 s, 100 tokens/s
@@ -279,11 +279,9 @@ def test_seed_from_file_and_pinned_statuses(tmp_path, clock, make_api) -> None:
     path = tmp_path / "scenario.json"
     path.write_text(json.dumps({"jobs": SCENARIO}))
     state = EmulatorState(clock=clock, api_key="k", pending_seconds=5, running_seconds=20)
-    from airflow_provider_dashscope.emulator.__main__ import load_scenario
-
-    jobs, faults = load_scenario(str(path))
-    assert faults == []
-    assert state.seed(jobs) == [j["job_id"] for j in SCENARIO]
+    loaded = scenario.load(str(path))
+    assert loaded.faults == []
+    assert state.seed(loaded.jobs) == [j["job_id"] for j in SCENARIO]
     with EmulatorThread(state) as emu:
         api = make_api(emu)
         done = api.get("ft-202410291653-1c7f")
