@@ -18,13 +18,13 @@ from . import jobs_cli, scenario
 from .app import create_app, start_site
 from .config import EmulatorConfig
 from .faults import parse_fault_spec
-from .scenario import schema_text
+from .scenario import DEPLOYMENT_SCHEMA, FILE_SCHEMA, JOB_SCHEMA, schema_text
 from .store import EmulatorState
 
 _DEFAULTS = EmulatorConfig()
 
 _DESCRIPTION = """\
-Local emulator of the DashScope (Model Studio) fine-tunes API, for testing DAGs offline.
+Local emulator of the DashScope (Model Studio) fine-tunes, files and deployments API, for testing DAGs offline.
 
   dashscope-emulator [options]             serve the API (http://HOST:PORT/api/v1)
   dashscope-emulator jobs create|list|get|cancel [options]
@@ -39,9 +39,14 @@ RUNNING for --running-seconds, then ends in its outcome (--outcome, or per job: 
 
 def _epilog() -> str:
     return (
-        'scenario file (--scenario): a JSON list of jobs, or {"jobs": [...], "faults": [...]}.\n'
+        "scenario file (--scenario): a JSON list of jobs, or\n"
+        '{"jobs": [...], "files": [...], "deployments": [...], "faults": [...]}.\n'
         "Keys of a job (all optional but model):\n"
-        f"{schema_text()}\n\n"
+        f"{schema_text(JOB_SCHEMA)}\n"
+        "Keys of a file (all optional but name):\n"
+        f"{schema_text(FILE_SCHEMA)}\n"
+        "Keys of a deployment (all optional but model_name):\n"
+        f"{schema_text(DEPLOYMENT_SCHEMA)}\n\n"
         'example: [{"model": "qwen3-14b", "status": "RUNNING", "running_seconds": 30, "outcome": "FAILED"},\n'
         '          {"model": "qwen3-8b", "status": "SUCCEEDED", "usage": 5000}]\n'
         'Faults (--fault, or "faults" in a scenario): see docs/emulator.md.'
@@ -101,6 +106,39 @@ def build_parser() -> argparse.ArgumentParser:
         default=_DEFAULTS.log_interval_seconds,
         help="seconds of training per log line (default %(default)s)",
     )
+    files = p.add_argument_group("files")
+    files.add_argument(
+        "--strict-file-ids",
+        action="store_true",
+        help="refuse jobs whose training/validation file ids were not uploaded (default off: any id is taken)",
+    )
+    files.add_argument(
+        "--max-file-bytes", type=int, default=_DEFAULTS.max_file_bytes, help="largest upload (default %(default)s)"
+    )
+    files.add_argument(
+        "--max-storage-bytes",
+        type=int,
+        default=_DEFAULTS.max_storage_bytes,
+        help="bytes of all files together (default %(default)s)",
+    )
+    files.add_argument(
+        "--max-files", type=int, default=_DEFAULTS.max_files, help="number of files (default %(default)s)"
+    )
+    deploy = p.add_argument_group("deployments (seconds of the emulator clock)")
+    for flag, field_name in (
+        ("--deploy-pending-seconds", "deploy_pending_seconds"),
+        ("--deploying-seconds", "deploying_seconds"),
+        ("--updating-seconds", "updating_seconds"),
+        ("--deleting-seconds", "deleting_seconds"),
+    ):
+        deploy.add_argument(flag, type=float, default=getattr(_DEFAULTS, field_name), help="default %(default)s")
+    deploy.add_argument(
+        "--deployable-models",
+        type=lambda text: tuple(name.strip() for name in text.split(",") if name.strip()),
+        default=_DEFAULTS.deployable_models,
+        help=f"comma-separated base models a deployment may name (default: {','.join(_DEFAULTS.deployable_models)}; "
+        "a SUCCEEDED job's finetuned_output may always be deployed)",
+    )
     p.add_argument(
         "--quota",
         type=int,
@@ -137,6 +175,15 @@ def build_state(args: argparse.Namespace, clock: Callable[[], float] | None = No
         default_outcome=args.outcome,
         random_seed=args.random_seed,
         state_file=args.state_file,
+        strict_file_ids=args.strict_file_ids,
+        max_file_bytes=args.max_file_bytes,
+        max_storage_bytes=args.max_storage_bytes,
+        max_files=args.max_files,
+        deploy_pending_seconds=args.deploy_pending_seconds,
+        deploying_seconds=args.deploying_seconds,
+        updating_seconds=args.updating_seconds,
+        deleting_seconds=args.deleting_seconds,
+        deployable_models=args.deployable_models,
     )
     if clock is not None:
         config.clock = clock
@@ -172,7 +219,8 @@ async def serve(args: argparse.Namespace, state: EmulatorState) -> None:
             auth = "API key required" if state.config.api_key else "any bearer token accepted"
             print(
                 f"dashscope-emulator listening on http://{args.host}:{port}/api/v1 "
-                f"({auth}; {len(state.job_ids())} jobs, {len(state.faults)} faults)",
+                f"({auth}; {len(state.job_ids())} jobs, {len(state.files.names())} files, "
+                f"{len(state.deployments.names())} deployments, {len(state.faults)} faults)",
                 flush=True,
             )
         await stop.wait()

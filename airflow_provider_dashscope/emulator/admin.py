@@ -5,8 +5,11 @@
     GET/POST/DELETE /_emulator/faults   list / add / clear faults
     GET/POST        /_emulator/jobs     list statuses / seed jobs
     POST            /_emulator/plans    settings for the next created jobs
+    GET/POST        /_emulator/files    list file names / seed files
+    GET/POST        /_emulator/deployments       list statuses / seed deployments
+    POST            /_emulator/deployment-plans  settings for the next created deployments
     GET             /_emulator/stats    request counters
-    POST            /_emulator/reset    forget jobs, faults, plans and counters
+    POST            /_emulator/reset    forget jobs, files, deployments, faults, plans and counters
 
 Answers are plain JSON (no DashScope envelope); a bad body is a 400 ``{"error": ...}``.
 """
@@ -94,6 +97,37 @@ async def add_plans(request: web.Request, state: EmulatorState) -> Any:
     return {"status": "ok"}
 
 
+def _entries(body: Any, key: str) -> list[Any]:
+    """``{key: [...]}``, a list, or one object, as a list of seed entries."""
+    if body is None:
+        raise ValueError(f'expected an object, a list of them or {{"{key}": [...]}}')
+    if isinstance(body, dict) and key in body:
+        body = body[key]
+    return body if isinstance(body, list) else [body]
+
+
+async def seed_files(request: web.Request, state: EmulatorState) -> Any:
+    return {"file_ids": state.files.seed(_entries(await _body(request), "files"))}
+
+
+async def file_names(request: web.Request, state: EmulatorState) -> Any:
+    return {"files": state.files.names()}
+
+
+async def seed_deployments(request: web.Request, state: EmulatorState) -> Any:
+    return {"deployed_models": state.deployments.seed(_entries(await _body(request), "deployments"))}
+
+
+async def deployment_statuses(request: web.Request, state: EmulatorState) -> Any:
+    return {"deployments": {name: state.deployments.status(name) for name in state.deployments.names()}}
+
+
+async def add_deployment_plans(request: web.Request, state: EmulatorState) -> Any:
+    body = await _body(request)
+    state.deployments.plan_next(*(body if isinstance(body, list) else [body]))
+    return {"status": "ok"}
+
+
 async def stats(request: web.Request, state: EmulatorState) -> Any:
     return state.stats()
 
@@ -111,6 +145,11 @@ ADMIN_ROUTES: tuple[tuple[str, str, AdminOp], ...] = (
     ("POST", "jobs", seed_jobs),
     ("GET", "jobs", job_statuses),
     ("POST", "plans", add_plans),
+    ("POST", "files", seed_files),
+    ("GET", "files", file_names),
+    ("POST", "deployments", seed_deployments),
+    ("GET", "deployments", deployment_statuses),
+    ("POST", "deployment-plans", add_deployment_plans),
     ("GET", "stats", stats),
     ("POST", "reset", reset),
 )

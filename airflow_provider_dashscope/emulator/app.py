@@ -9,6 +9,18 @@ Public routes (prefix ``/api/v1``, trailing slash optional, bearer auth); the ta
     DELETE /fine-tunes/{job_id}         delete (terminal jobs only)
     POST   /fine-tunes/{job_id}/cancel  cancel (non-terminal jobs only)
     GET    /fine-tunes/{job_id}/logs    logs (offset, line 1..1000)
+    POST   /files                       upload (multipart: files, descriptions, purpose)
+    GET    /files                       list (page_no, page_size 1..100)
+    GET    /files/{file_id}             get
+    DELETE /files/{file_id}             delete
+    POST   /deployments                 create (model_name, capacity, plan, suffix)
+    GET    /deployments                 list (page_no, page_size 1..200, default 50)
+    GET    /deployments/{deployed_model}        get
+    PUT    /deployments/{deployed_model}/scale  scale (capacity)
+    DELETE /deployments/{deployed_model}        delete
+
+Fine-tune and deployment routes answer ``{request_id, output}``; file routes
+``{request_id, data}`` (a file delete: ``{request_id}`` alone).
 
 Admin routes are in :mod:`.admin`.
 
@@ -35,12 +47,14 @@ from .errors import ApiError, invalid, not_found
 from .fault_responses import BEFORE_HANDLER_KINDS, dumps, error_envelope, fault_response, json_response
 from .routes import API_PREFIX, WRONG_METHOD, Match, resolve
 from .store import EmulatorState
+from .uploads import read_upload
 
 log = logging.getLogger("airflow_provider_dashscope.emulator")
 
 __all__ = ["API_PREFIX", "STATE_KEY", "create_app", "resolve", "start_site"]
 
-Operation = Callable[[EmulatorState, web.Request, Match], Awaitable[Any]]
+#: An operation returns the body of its success answer, without the request id.
+Operation = Callable[[EmulatorState, web.Request, Match], Awaitable[dict[str, Any]]]
 
 
 def _int_param(request: web.Request, name: str, default: int) -> int:
@@ -73,33 +87,82 @@ def _check_auth(state: EmulatorState, request: web.Request) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ operations
-async def _create_job(state: EmulatorState, request: web.Request, match: Match) -> Any:
-    return state.create_job(await _json_body(request), request.headers.get("X-DashScope-WorkSpace") or None)
+def _workspace(request: web.Request) -> str | None:
+    return request.headers.get("X-DashScope-WorkSpace") or None
 
 
-async def _list_jobs(state: EmulatorState, request: web.Request, match: Match) -> Any:
+def _id(match: Match) -> str:
+    return str(match.resource_id)
+
+
+async def _create_job(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:
+    return {"output": state.create_job(await _json_body(request), _workspace(request))}
+
+
+async def _list_jobs(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:
     model = request.query.get("model") or None
-    return state.list_jobs(_int_param(request, "page_no", 1), _int_param(request, "page_size", 10), model)
+    page_no, page_size = _int_param(request, "page_no", 1), _int_param(request, "page_size", 10)
+    return {"output": state.list_jobs(page_no, page_size, model)}
 
 
-async def _get_job(state: EmulatorState, request: web.Request, match: Match) -> Any:
-    return state.get_job(str(match.resource_id))
+async def _get_job(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:
+    return {"output": state.get_job(_id(match))}
 
 
-async def _delete_job(state: EmulatorState, request: web.Request, match: Match) -> Any:
-    return state.delete_job(str(match.resource_id))
+async def _delete_job(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:
+    return {"output": state.delete_job(_id(match))}
 
 
-async def _cancel_job(state: EmulatorState, request: web.Request, match: Match) -> Any:
-    return state.cancel_job(str(match.resource_id))
+async def _cancel_job(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:
+    return {"output": state.cancel_job(_id(match))}
 
 
-async def _job_logs(state: EmulatorState, request: web.Request, match: Match) -> Any:
+async def _job_logs(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:
     offset, line = _int_param(request, "offset", 0), _int_param(request, "line", 100)
-    return state.job_logs(str(match.resource_id), offset, line)
+    return {"output": state.job_logs(_id(match), offset, line)}
 
 
-#: operation name of :data:`.routes.TABLE` -> handler returning the ``output``.
+async def _upload_files(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:
+    received = await read_upload(request, state.config.max_file_bytes)
+    return {"data": state.files.upload(received)}
+
+
+async def _list_files(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:
+    page_no, page_size = _int_param(request, "page_no", 1), _int_param(request, "page_size", 10)
+    return {"data": state.files.page(page_no, page_size)}
+
+
+async def _get_file(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:
+    return {"data": state.files.get(_id(match))}
+
+
+async def _delete_file(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:
+    state.files.delete(_id(match))
+    return {}
+
+
+async def _create_deployment(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:
+    return {"output": state.deployments.create(await _json_body(request), _workspace(request))}
+
+
+async def _list_deployments(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:
+    page_no, page_size = _int_param(request, "page_no", 1), _int_param(request, "page_size", 50)
+    return {"output": state.deployments.page(page_no, page_size)}
+
+
+async def _get_deployment(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:
+    return {"output": state.deployments.get(_id(match))}
+
+
+async def _scale_deployment(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:
+    return {"output": state.deployments.scale(_id(match), await _json_body(request))}
+
+
+async def _delete_deployment(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:
+    return {"output": state.deployments.delete(_id(match))}
+
+
+#: operation name of :data:`.routes.TABLE` -> its handler.
 OPERATIONS: dict[str, Operation] = {
     "create_job": _create_job,
     "list_jobs": _list_jobs,
@@ -107,6 +170,15 @@ OPERATIONS: dict[str, Operation] = {
     "delete_job": _delete_job,
     "cancel_job": _cancel_job,
     "job_logs": _job_logs,
+    "upload_files": _upload_files,
+    "list_files": _list_files,
+    "get_file": _get_file,
+    "delete_file": _delete_file,
+    "create_deployment": _create_deployment,
+    "list_deployments": _list_deployments,
+    "get_deployment": _get_deployment,
+    "scale_deployment": _scale_deployment,
+    "delete_deployment": _delete_deployment,
 }
 
 
@@ -118,8 +190,8 @@ async def _real(state: EmulatorState, request: web.Request, match: Match, rid: s
         _check_auth(state, request)
         if match.operation == WRONG_METHOD:
             raise ApiError(405, "MethodNotAllowed", f"Method {request.method} is not allowed for this resource.")
-        output = await OPERATIONS[match.operation](state, request, match)
-        return 200, {"request_id": rid, "output": output}
+        body = await OPERATIONS[match.operation](state, request, match)
+        return 200, {"request_id": rid, **body}
     except ApiError as err:
         return err.status, error_envelope(rid, err.code, err.message)
 

@@ -21,6 +21,9 @@ from .faults import Fault, default_error
 #: Kinds answered without running the real handler (unless the fault has ``after``).
 BEFORE_HANDLER_KINDS = frozenset({"status", "html", "malformed_json", "empty_body", "missing_output", "drop"})
 
+#: Keys of the item lists of list pages.
+_LIST_KEYS = ("jobs", "deployments", "files")
+
 _HTML_TEMPLATE = (
     "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
     "<center><h1>{status} {reason}</h1></center>\r\n<hr><center>emulated gateway</center>\r\n"
@@ -80,11 +83,13 @@ async def _drop(request: web.Request, fault: Fault, rid: str, body: bytes) -> we
 
 
 def _mutate_output(payload: dict[str, Any], fault: Fault) -> None:
-    out = payload.get("output")
+    """Remove or replace ``status`` in the answer's object, or in every item of a list page."""
+    out = payload.get("output", payload.get("data"))
     targets: list[dict[str, Any]] = []
     if isinstance(out, dict):
-        if isinstance(out.get("jobs"), list):  # list page: alter every job
-            targets.extend(j for j in out["jobs"] if isinstance(j, dict))
+        items = next((out[k] for k in _LIST_KEYS if isinstance(out.get(k), list)), None)
+        if items is not None:
+            targets.extend(item for item in items if isinstance(item, dict))
         else:
             targets.append(out)
     for target in targets:

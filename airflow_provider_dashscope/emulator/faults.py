@@ -11,8 +11,10 @@ Fault dict format (all keys but ``kind`` optional; ``kind`` defaults to ``"statu
         "kind": "status",            # see KINDS
         "method": "GET",             # HTTP method or "*" (default "*")
         "route": "/fine-tunes/{job_id}",  # route template or "*"; may embed the method:
-                                     #   "GET /fine-tunes/{job_id}"
-        "job_id": "ft-...",          # only requests for this job id
+                                     #   "GET /fine-tunes/{job_id}", "DELETE /files/{file_id}",
+                                     #   "PUT /deployments/{deployed_model}/scale" (see ROUTES)
+        "job_id": "ft-...",          # only requests for this id in the path (a job id, or a
+                                     #   file id / deployed model: "file_id"/"deployed_model")
         "status": 429,               # HTTP status ("status"/"html"/body kinds)
         "code": "Throttling",        # error code for kind "status" (default from status)
         "message": "...",            # error message for kind "status"; page body for "html"
@@ -33,9 +35,10 @@ Kinds:
 * ``malformed_json``: ``application/json`` body that is not valid JSON (default 200).
 * ``truncated_json``: the real response body cut in half (default 200 / real status).
 * ``empty_body``: empty ``application/json`` body (default 200).
-* ``missing_output``: HTTP 200 envelope without ``output``.
-* ``missing_status``: the real response with ``output.status`` removed.
-* ``unknown_status``: the real response with ``output.status`` set to ``job_status``.
+* ``missing_output``: HTTP 200 envelope without ``output`` (or ``data``): ``{request_id}``.
+* ``missing_status``: the real response with ``status`` removed from its object (every
+  item of a list page).
+* ``unknown_status``: the real response with that ``status`` set to ``job_status``.
 * ``slow``: wait ``delay`` seconds (default 1), then answer normally.
 * ``drop``: close the connection without any response (``partial``: after a
   partial response, with a Content-Length larger than what was sent).
@@ -55,6 +58,7 @@ from .routes import ROUTES, normalize_route
 
 __all__ = [
     "DEFAULT_ERRORS",
+    "ID_ALIASES",
     "KINDS",
     "ROUTES",
     "Fault",
@@ -94,6 +98,9 @@ DEFAULT_ERRORS: dict[int, tuple[str, str]] = {
     503: ("ServiceUnavailable", "Service unavailable."),
     504: ("GatewayTimeout", "Gateway timeout."),
 }
+
+#: Other names of ``job_id`` (the id in the path), for faults on file and deployment routes.
+ID_ALIASES = ("file_id", "deployed_model")
 
 _INT_KEYS = {"status", "times"}
 _FLOAT_KEYS = {"delay"}
@@ -155,6 +162,12 @@ class Fault:
     def from_dict(cls, data: dict[str, Any]) -> Fault:
         if not isinstance(data, dict):
             raise TypeError("a fault must be a JSON object")
+        data = dict(data)
+        aliases = [key for key in ID_ALIASES if key in data]
+        if len(aliases) + ("job_id" in data) > 1:
+            raise ValueError(f"give one of job_id, {', '.join(ID_ALIASES)}, not several")
+        for key in aliases:
+            data["job_id"] = data.pop(key)
         known = set(cls.__dataclass_fields__)
         unknown = set(data) - known
         if unknown:
@@ -209,7 +222,7 @@ def parse_fault_spec(spec: str) -> Fault:
         key = key.strip()
         if not sep or not key:
             raise ValueError(f"bad fault segment {pair!r} in {spec!r}")
-        if key not in Fault.__dataclass_fields__ or key == "headers":
+        if (key not in Fault.__dataclass_fields__ and key not in ID_ALIASES) or key == "headers":
             raise ValueError(f"unknown fault key {key!r} in {spec!r}")
         data[key] = _coerce(key, value.strip())
     return Fault.from_dict(data)

@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .config import EmulatorConfig
 from .errors import invalid
-from .jobs import SETTING_KEYS
+from .jobs import SETTING_KEYS, Job, apply_settings
 
 #: Job fields a seed entry may give.
 SEED_FIELDS = frozenset(
@@ -123,10 +124,74 @@ def check_seed_entry(spec: Any) -> dict[str, Any]:
 
 
 def check_plan(settings: Any) -> dict[str, Any]:
-    """A plan (settings for the next created job) after checking its keys."""
+    """A plan (settings for the next created job) after checking its keys and values."""
     if not isinstance(settings, dict):
         raise TypeError("a plan must be an object of job settings")
     unknown = set(settings) - SETTING_KEYS
     if unknown:
         raise ValueError(f"unknown job settings: {sorted(unknown)}")
+    if settings.get("pin") and settings.get("status") is None:
+        raise ValueError("'pin' needs a 'status' to pin")
+    apply_settings(Job("ft-plan", "", "", "", 0.0, 0), settings)  # raises on a bad outcome or duration
     return dict(settings)
+
+
+def default_settings(config: EmulatorConfig) -> dict[str, Any]:
+    """The life-cycle settings a job gets from the emulator's configuration."""
+    return {
+        "pending_seconds": config.pending_seconds,
+        "running_seconds": config.running_seconds,
+        "canceling_seconds": config.canceling_seconds,
+        "outcome": config.default_outcome,
+        "failure_code": config.failure_code,
+        "failure_message": config.failure_message,
+    }
+
+
+def job_from_request(
+    request: CreateRequest, job_id: str, seq: int, now: float, workspace: str | None, config: EmulatorConfig
+) -> Job:
+    """The record of a job created through the API (before profiles and plans apply)."""
+    return Job(
+        job_id=job_id,
+        job_name=request.job_name or job_id,
+        model=request.model,
+        base_model=request.model,
+        created=now,
+        seq=seq,
+        training_file_ids=request.training_file_ids,
+        validation_file_ids=request.validation_file_ids,
+        training_datasets=request.training_datasets,
+        validation_datasets=request.validation_datasets,
+        hyper_parameters=request.hyper_parameters,
+        training_type=request.training_type,
+        workspace_id=workspace or config.workspace_id,
+        model_name=request.model_name,
+        suffix=request.suffix,
+        **default_settings(config),
+    )
+
+
+def job_from_seed(spec: dict[str, Any], job_id: str, seq: int, created: float, config: EmulatorConfig) -> Job:
+    """The record of a seeded job, its settings applied (not yet started: see :func:`.jobs.start`)."""
+    model = spec["model"]
+    job = Job(
+        job_id=job_id,
+        job_name=spec.get("job_name") or job_id,
+        model=model,
+        base_model=spec.get("base_model") or model,
+        created=created,
+        seq=seq,
+        training_file_ids=as_id_list(spec.get("training_file_ids", ["file-emulator-seed"]), "training"),
+        validation_file_ids=as_id_list(spec.get("validation_file_ids"), "validation"),
+        training_datasets=spec.get("training_datasets"),
+        validation_datasets=spec.get("validation_datasets"),
+        hyper_parameters=dict(spec.get("hyper_parameters") or {}),
+        training_type=spec.get("training_type") or "sft",
+        workspace_id=spec.get("workspace_id") or config.workspace_id,
+        model_name=spec.get("model_name"),
+        extra=dict(spec.get("extra") or {}),
+        **default_settings(config),
+    )
+    apply_settings(job, spec)
+    return job

@@ -18,6 +18,15 @@ at the end of the run": ``CANCELING`` for ``canceling_seconds`` first.
 ``canceling_seconds``, then ``CANCELED``. A job canceled before it started training never
 trains and frees no slot; a running job keeps the slot until it is ``CANCELED``.
 
+**Seeded and planned statuses.** A seed entry's (or plan's) ``status`` is where the job
+starts: PENDING, QUEUING, RUNNING or CANCELING at seed time, after which it follows its life
+cycle with its durations to its outcome (a seeded RUNNING job trains for ``running_seconds``
+from seed time and holds the training slot; a seeded QUEUING one trains as soon as the slot is
+free; a seeded CANCELING one never trains). A terminal status is the job's end state: it ended
+at its ``end_time`` if given, else at ``create_time + pending + running`` or at seed time,
+whichever is earlier. ``"pin": true`` keeps the status forever instead, and an unknown status
+(e.g. ``PAUSED``) is always pinned; pinned jobs take no training slot.
+
 **Usage.** A SUCCEEDED job consumed ``tokens_per_second * running_seconds`` tokens (or the
 ``usage`` it was given). A CANCELED job consumed the same rate times the seconds it actually
 trained (an int, maybe 0); one that never trained here has the ``usage`` its seed gave
@@ -248,6 +257,33 @@ def cancel_phases(job: Job, now: float) -> list[Phase]:
 def ended_phases(status: str, end: float) -> list[Phase]:
     """The timeline of a job that is already over: its terminal status since ``end``."""
     return [(end, status)]
+
+
+def start(job: Job, now: float, status: str | None = None, pin: bool = False, ended: float | None = None) -> None:
+    """Put a new job on its life cycle at ``now``, in ``status`` if a seed or plan gives one (or pin it).
+
+    ``ended`` is when a job seeded in a terminal status ended (default: after its nominal run, at the latest now).
+    """
+    if status is None:
+        if pin:
+            raise ValueError("'pin' needs a 'status' to pin")
+        job.timeline = waiting_phases(job.created, job.pending_seconds)
+        return
+    job.seeded_status = status
+    if pin or status not in KNOWN_STATUSES:
+        job.pinned, job.trains = True, False
+    elif status in (PENDING, QUEUING):
+        job.timeline = [(now, status)]
+    elif status == RUNNING:
+        job.timeline = run_phases(job, now, now)
+    elif status == CANCELING:
+        job.trains = False
+        job.timeline = cancel_phases(job, now)
+    else:
+        job.trains = False
+        if ended is None:
+            ended = min(job.created + job.pending_seconds + job.running_seconds, now)
+        job.timeline = ended_phases(status, ended)
 
 
 # ------------------------------------------------------------------------------------------- derived facts

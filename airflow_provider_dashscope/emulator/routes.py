@@ -31,6 +31,15 @@ TABLE: tuple[Route, ...] = (
     Route("DELETE", "/fine-tunes/{job_id}", "delete_job"),
     Route("POST", "/fine-tunes/{job_id}/cancel", "cancel_job"),
     Route("GET", "/fine-tunes/{job_id}/logs", "job_logs"),
+    Route("POST", "/files", "upload_files"),
+    Route("GET", "/files", "list_files"),
+    Route("GET", "/files/{file_id}", "get_file"),
+    Route("DELETE", "/files/{file_id}", "delete_file"),
+    Route("POST", "/deployments", "create_deployment"),
+    Route("GET", "/deployments", "list_deployments"),
+    Route("GET", "/deployments/{deployed_model}", "get_deployment"),
+    Route("DELETE", "/deployments/{deployed_model}", "delete_deployment"),
+    Route("PUT", "/deployments/{deployed_model}/scale", "scale_deployment"),
 )
 
 #: (method, template) of every route, in table order.

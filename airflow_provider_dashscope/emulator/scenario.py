@@ -1,15 +1,18 @@
-"""Scenario files: the jobs (and faults) an emulator starts with.
+"""Scenario files: the jobs, files, deployments and faults an emulator starts with.
 
-A scenario is a JSON list of jobs, or an object ``{"jobs": [...], "faults": [...]}``. Each job
-is a seed entry whose keys are described by :data:`JOB_SCHEMA` (the CLI help and the docs
-print the same table). A restarted emulator with a state file keeps its jobs: entries whose
-``job_id`` it already has are skipped.
+A scenario is a JSON list of jobs, or an object ``{"jobs": [...], "files": [...],
+"deployments": [...], "faults": [...]}``. Each job is a seed entry whose keys are described by
+:data:`JOB_SCHEMA`, files by :data:`FILE_SCHEMA`, deployments by :data:`DEPLOYMENT_SCHEMA` (the
+CLI help and the docs print the same tables). A restarted emulator with a state file keeps
+what it had: entries whose ``job_id``, ``file_id`` or ``deployed_model`` it already has are
+skipped.
 """
 
 from __future__ import annotations
 
 import json
 import textwrap
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,9 +60,49 @@ JOB_SCHEMA: tuple[tuple[str, str, str], ...] = (
 )
 
 
+FILE_SCHEMA: tuple[tuple[str, str, str], ...] = (
+    ("name", "string, required", "the file name"),
+    ("file_id", "string", "default a new id"),
+    ("description", "string", 'default ""'),
+    ("purpose", "string", "default fine-tune"),
+    ("content", "string", "text whose size and MD5 the file gets (default empty)"),
+    ("size", "integer", "bytes (default the size of content)"),
+    ("md5", "string", "hex MD5 (default that of content)"),
+    ("gmt_create", "string or number", "upload time, like create_time; default now"),
+)
+
+_DEPLOYMENT_STATUS_MEANING = (
+    "the status it starts in: from PENDING, DEPLOYING, UPDATING or DELETING it follows its life cycle; "
+    "RUNNING and FAILED stay; any other status is pinned"
+)
+
+DEPLOYMENT_SCHEMA: tuple[tuple[str, str, str], ...] = (
+    ("model_name", "string, required", "the deployed model (not checked against known models)"),
+    ("suffix", "string", "deployed_model is model_name-suffix"),
+    ("deployed_model", "string", "default model_name[-suffix]"),
+    ("capacity", "integer", "default 1"),
+    ("plan", "string", "echoed (default null)"),
+    ("base_model", "string", "default the job's base model for a fine-tuned output, else model_name"),
+    ("status", "string", _DEPLOYMENT_STATUS_MEANING),
+    ("pin", "bool", "keep status forever"),
+    ("outcome", "string", "how deploying ends: RUNNING or FAILED (default RUNNING)"),
+    ("pending_seconds", "number", "seconds PENDING (default --deploy-pending-seconds)"),
+    ("deploying_seconds", "number", "seconds DEPLOYING (default --deploying-seconds)"),
+    ("updating_seconds", "number", "seconds UPDATING after a scale (default --updating-seconds)"),
+    ("deleting_seconds", "number", "seconds DELETING after a delete (default --deleting-seconds)"),
+    ("workspace_id", "string", "default --workspace-id"),
+    ("gmt_create", "string or number", "ISO time or epoch seconds; default now"),
+    ("extra", "object", "more fields merged into the deployment object"),
+)
+
+_SECTIONS = ("jobs", "files", "deployments", "faults")
+
+
 @dataclass
 class Scenario:
     jobs: list[dict[str, Any]] = field(default_factory=list)
+    files: list[dict[str, Any]] = field(default_factory=list)
+    deployments: list[dict[str, Any]] = field(default_factory=list)
     faults: list[Any] = field(default_factory=list)
 
 
@@ -67,11 +110,11 @@ def parse(data: Any) -> Scenario:
     if isinstance(data, list):
         return Scenario(jobs=data)
     if isinstance(data, dict):
-        unknown = set(data) - {"jobs", "faults"}
+        unknown = set(data) - set(_SECTIONS)
         if unknown:
-            raise ValueError(f"unknown scenario keys: {sorted(unknown)} (expected 'jobs', 'faults')")
-        return Scenario(jobs=list(data.get("jobs", [])), faults=list(data.get("faults", [])))
-    raise ValueError("a scenario must be a JSON list of jobs or an object with 'jobs'/'faults'")
+            raise ValueError(f"unknown scenario keys: {sorted(unknown)} (expected {', '.join(_SECTIONS)})")
+        return Scenario(**{key: list(data.get(key) or []) for key in _SECTIONS})
+    raise ValueError("a scenario must be a JSON list of jobs or an object with " + "/".join(_SECTIONS))
 
 
 def load(path: str) -> Scenario:
@@ -79,22 +122,32 @@ def load(path: str) -> Scenario:
         return parse(json.load(fh))
 
 
+def _new(entries: list[Any], key: str, existing: Iterable[str]) -> list[Any]:
+    have = set(existing)
+    return [e for e in entries if not (isinstance(e, dict) and e.get(key) in have)]
+
+
 def apply(state: EmulatorState, scenario: Scenario) -> None:
-    """Seed the scenario's jobs (those the state does not have yet) and add its faults."""
-    existing = set(state.job_ids())
-    new_jobs = [j for j in scenario.jobs if not (isinstance(j, dict) and j.get("job_id") in existing)]
-    if new_jobs:
-        state.seed(new_jobs)
+    """Seed what the state does not have yet (files first, then jobs, then deployments) and add the faults."""
+    files = _new(scenario.files, "file_id", state.files.names())
+    if files:
+        state.files.seed(files)
+    jobs = _new(scenario.jobs, "job_id", state.job_ids())
+    if jobs:
+        state.seed(jobs)
+    deployments = _new(scenario.deployments, "deployed_model", state.deployments.names())
+    if deployments:
+        state.deployments.seed(deployments)
     for fault in scenario.faults:
         state.faults.add(fault)
 
 
-def schema_text(indent: str = "  ", width: int = 100) -> str:
-    """The job schema as aligned, wrapped plain text (for ``--help``)."""
+def schema_text(schema: tuple[tuple[str, str, str], ...] = JOB_SCHEMA, indent: str = "  ", width: int = 100) -> str:
+    """A schema as aligned, wrapped plain text (for ``--help``)."""
     key_width = max(len(key) for key, _, _ in JOB_SCHEMA)
     hang = indent + " " * (key_width + 2)
     lines = []
-    for key, kind, meaning in JOB_SCHEMA:
+    for key, kind, meaning in schema:
         first = f"{indent}{key:<{key_width}}  "
         lines.append(textwrap.fill(f"{kind}: {meaning}", width, initial_indent=first, subsequent_indent=hang))
     return "\n".join(lines)

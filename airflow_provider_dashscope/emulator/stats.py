@@ -9,6 +9,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+#: First segment of a route template -> the counter of the ids in its paths.
+_ID_BUCKETS = {"fine-tunes": "by_job", "files": "by_file", "deployments": "by_deployment"}
+
 
 class RequestStats:
     """Thread-safe counters, with their own lock (so an emulator clock may read them at any time)."""
@@ -39,15 +42,16 @@ class RequestStats:
             )
 
     def summary(self) -> dict[str, Any]:
-        """``{"total", "by_route": {"GET /fine-tunes/{job_id}": n}, "by_job": {job_id: n}}``."""
-        by_route: dict[str, int] = {}
-        by_job: dict[str, int] = {}
+        """``{"total", "by_route": {"GET /fine-tunes/{job_id}": n}, "by_job": {job_id: n}, "by_file": {...},
+        "by_deployment": {...}}`` (the id counters only name ids that were asked about)."""
+        out: dict[str, Any] = {"total": 0, "by_route": {}, "by_job": {}, "by_file": {}, "by_deployment": {}}
         with self._lock:
             items = list(self._counts.items())
-            total = self._total
+            out["total"] = self._total
         for (method, route, rid), n in items:
             key = f"{method} {route}"
-            by_route[key] = by_route.get(key, 0) + n
-            if rid is not None:
-                by_job[rid] = by_job.get(rid, 0) + n
-        return {"total": total, "by_route": by_route, "by_job": by_job}
+            out["by_route"][key] = out["by_route"].get(key, 0) + n
+            bucket = _ID_BUCKETS.get(route.split("/")[1] if route.startswith("/") else "")
+            if rid is not None and bucket is not None:
+                out[bucket][rid] = out[bucket].get(rid, 0) + n
+        return out

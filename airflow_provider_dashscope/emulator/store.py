@@ -1,8 +1,9 @@
-"""The state of one emulated account: its jobs, plans, faults and request counters.
+"""The state of one emulated account: its jobs, files, deployments, plans, faults and request counters.
 
 :class:`EmulatorState` is the one object the HTTP handlers, the CLI and tests talk to. It
 holds the lock, applies the API's rules to the job records of :mod:`.jobs` and schedules them
-with :mod:`.schedule`. Rules enforced here:
+with :mod:`.schedule`; its ``files`` (:mod:`.files`) and ``deployments``
+(:mod:`.deployment_store`) share that lock. Rules enforced here:
 
 * **Quota.** Create is refused with 429 ``Throttling`` when the number of jobs in PENDING,
   QUEUING, RUNNING or SUCCEEDED is ``>= quota`` (default 20). FAILED, CANCELING and CANCELED
@@ -15,14 +16,10 @@ with :mod:`.schedule`. Rules enforced here:
   reference's message reads as if terminal jobs could not be deleted, but its advice on the
   quota is to delete old jobs, so the emulator allows that. A deleted job that had trained
   still held the slot until it ended: jobs created after the delete queue behind that time.
-* **Seeded and planned statuses.** A seed entry's (or plan's) ``status`` is where the job
-  starts: PENDING, QUEUING, RUNNING or CANCELING at seed time, after which it follows its life
-  cycle with its durations to its outcome (a seeded RUNNING job trains for ``running_seconds``
-  from seed time and holds the training slot; a seeded QUEUING one trains as soon as the slot is
-  free; a seeded CANCELING one never trains). A terminal status is the job's end state: it ended
-  at its ``end_time`` if given, else at ``create_time + pending + running`` or at seed time,
-  whichever is earlier. ``"pin": true`` keeps the status forever instead, and an unknown status
-  (e.g. ``PAUSED``) is always pinned; pinned jobs take no training slot.
+* **Strict file ids.** With ``strict_file_ids`` on (off by default), create refuses a job whose
+  ``training_file_ids``, ``validation_file_ids`` or ``file_id`` datasets name a file that is not
+  uploaded (never uploaded, or deleted): 400 ``InvalidParameter`` naming the id.
+* **Seeded and planned statuses** start a job where the seed or plan says (see :mod:`.jobs`).
 """
 
 from __future__ import annotations
@@ -37,10 +34,19 @@ from typing import Any
 from . import jobs as lifecycle
 from . import persistence
 from .config import EmulatorConfig
+from .deployment_store import DeploymentStore
 from .errors import ApiError, invalid, not_found, unsupported
 from .faults import FaultSet
-from .job_input import as_id_list, check_plan, check_seed_entry, parse_create_body
-from .jobs import QUOTA_STATUSES, TERMINAL, Job
+from .files import FileStore
+from .job_input import (
+    CreateRequest,
+    check_plan,
+    check_seed_entry,
+    job_from_request,
+    job_from_seed,
+    parse_create_body,
+)
+from .jobs import QUOTA_STATUSES, SUCCEEDED, TERMINAL, Job
 from .logs import training_log
 from .routes import normalize_route
 from .schedule import SlotRequest, assign_slots
@@ -67,6 +73,8 @@ class EmulatorState:
         self._plans: list[dict[str, Any]] = []
         self._rng = random.Random(config.random_seed)
         self._stats = RequestStats()
+        self.files = FileStore(config, self._lock, self._rng, self._persist)
+        self.deployments = DeploymentStore(config, self._lock, self.model_base, self._persist)
         if config.state_file and os.path.exists(config.state_file):
             self.load(config.state_file)
 
@@ -113,89 +121,63 @@ class EmulatorState:
             lifecycle.plan_run(job, start)
 
     def _start(self, job: Job, now: float, settings: dict[str, Any]) -> None:
-        """Put a new job on its life cycle, in the status a seed or plan gives (or pin it)."""
-        status, pin = settings.get("status"), bool(settings.get("pin"))
-        if status is None:
-            if pin:
-                raise ValueError("'pin' needs a 'status' to pin")
-            job.timeline = lifecycle.waiting_phases(job.created, job.pending_seconds)
-            return
-        job.seeded_status = status = str(status)
-        if pin or status not in lifecycle.KNOWN_STATUSES:
-            job.pinned, job.trains = True, False
-        elif status == lifecycle.PENDING:
-            job.timeline = [(now, lifecycle.PENDING)]
-        elif status == lifecycle.QUEUING:
-            job.timeline = [(now, lifecycle.QUEUING)]
-        elif status == lifecycle.RUNNING:
-            job.timeline = lifecycle.run_phases(job, now, now)
-        elif status == lifecycle.CANCELING:
-            job.trains = False
-            job.timeline = lifecycle.cancel_phases(job, now)
-        else:
-            job.trains = False
-            job.timeline = lifecycle.ended_phases(status, self._seeded_end(job, now, settings.get("end_time")))
-
-    def _seeded_end(self, job: Job, now: float, end_time: Any) -> float:
-        """When a job seeded as over ended: its ``end_time`` if readable, else after its nominal run."""
-        if end_time is not None:
+        """Start a new job per the ``status``/``pin``/``end_time`` a seed or plan gives (see :func:`.jobs.start`)."""
+        status = settings.get("status")
+        ended = None
+        if status is not None and settings.get("end_time") is not None:
             try:
-                return self.parse_time(end_time)
+                ended = self.parse_time(settings["end_time"])
             except ValueError:
-                pass
-        return min(job.created + job.pending_seconds + job.running_seconds, now)
+                pass  # end_time is shown verbatim; the timeline keeps its default end
+        lifecycle.start(job, now, None if status is None else str(status), bool(settings.get("pin")), ended)
 
-    # -------------------------------------------------------------------------------------------- API ops
+    def _check_file_ids(self, request: CreateRequest) -> None:
+        """Refuse ids of files that are not uploaded (only with ``strict_file_ids``)."""
+        named = [("training_file_ids", f) for f in request.training_file_ids]
+        named += [("validation_file_ids", f) for f in request.validation_file_ids]
+        for field_name, datasets in (
+            ("training_datasets", request.training_datasets),
+            ("validation_datasets", request.validation_datasets),
+        ):
+            named += [(field_name, d["file_id"]) for d in datasets or [] if isinstance(d, dict) and "file_id" in d]
+        for field_name, file_id in named:
+            if not isinstance(file_id, str) or not self.files.exists(file_id):
+                raise invalid(f"Invalid {field_name}: file {file_id} not found.")
+
+    def model_base(self, model: str) -> str | None:
+        """The base model of a model a deployment may name: a known base model, or a SUCCEEDED job's output."""
+        if model in self.config.deployable_models:
+            return model
+        with self._lock:
+            now = self.now()
+            for job in self._jobs.values():
+                if lifecycle.finetuned_output_of(job) == model and lifecycle.status_at(job, now) == SUCCEEDED:
+                    return job.base_model
+        return None
+
     def create_job(self, body: Any, workspace: str | None = None) -> dict[str, Any]:
         request = parse_create_body(body)
         with self._lock:
+            if self.config.strict_file_ids:
+                self._check_file_ids(request)
             now = self.now()
             cfg = self.config
             if self._count_quota(now) >= cfg.quota:
                 raise ApiError(
                     429, "Throttling", f"Only {cfg.quota} fine-tune job in running or succeeded allowed per user."
                 )
-            job_id = self._new_job_id(now)
             self._seq += 1
-            job = Job(
-                job_id=job_id,
-                job_name=request.job_name or job_id,
-                model=request.model,
-                base_model=request.model,
-                created=now,
-                seq=self._seq,
-                training_file_ids=request.training_file_ids,
-                validation_file_ids=request.validation_file_ids,
-                training_datasets=request.training_datasets,
-                validation_datasets=request.validation_datasets,
-                hyper_parameters=request.hyper_parameters,
-                training_type=request.training_type,
-                workspace_id=workspace or cfg.workspace_id,
-                model_name=request.model_name,
-                suffix=request.suffix,
-                **self._default_settings(),
-            )
+            job = job_from_request(request, self._new_job_id(now), self._seq, now, workspace, cfg)
             settings: dict[str, Any] = {}
             for extra in (cfg.model_profiles.get(request.model), self._plans.pop(0) if self._plans else None):
                 if extra:
                     lifecycle.apply_settings(job, extra)
                     settings.update(extra)
             self._start(job, now, settings)
-            self._jobs[job_id] = job
+            self._jobs[job.job_id] = job
             self._reschedule(now)
             self._persist()
             return lifecycle.render(job, now, cfg)
-
-    def _default_settings(self) -> dict[str, Any]:
-        cfg = self.config
-        return {
-            "pending_seconds": cfg.pending_seconds,
-            "running_seconds": cfg.running_seconds,
-            "canceling_seconds": cfg.canceling_seconds,
-            "outcome": cfg.default_outcome,
-            "failure_code": cfg.failure_code,
-            "failure_message": cfg.failure_message,
-        }
 
     def _count_quota(self, now: float) -> int:
         return sum(1 for j in self._jobs.values() if lifecycle.status_at(j, now) in QUOTA_STATUSES)
@@ -289,32 +271,12 @@ class EmulatorState:
             cfg = self.config
             for raw in jobs:
                 spec = check_seed_entry(raw)
-                model = spec["model"]
                 created = self.parse_time(spec["create_time"]) if spec.get("create_time") is not None else now
-                job_id = spec.get("job_id") or self._new_job_id(created)
                 self._seq += 1
-                job = Job(
-                    job_id=job_id,
-                    job_name=spec.get("job_name") or job_id,
-                    model=model,
-                    base_model=spec.get("base_model") or model,
-                    created=created,
-                    seq=self._seq,
-                    training_file_ids=as_id_list(spec.get("training_file_ids", ["file-emulator-seed"]), "training"),
-                    validation_file_ids=as_id_list(spec.get("validation_file_ids"), "validation"),
-                    training_datasets=spec.get("training_datasets"),
-                    validation_datasets=spec.get("validation_datasets"),
-                    hyper_parameters=dict(spec.get("hyper_parameters") or {}),
-                    training_type=spec.get("training_type") or "sft",
-                    workspace_id=spec.get("workspace_id") or cfg.workspace_id,
-                    model_name=spec.get("model_name"),
-                    extra=dict(spec.get("extra") or {}),
-                    **self._default_settings(),
-                )
-                lifecycle.apply_settings(job, spec)
+                job = job_from_seed(spec, spec.get("job_id") or self._new_job_id(created), self._seq, created, cfg)
                 self._start(job, now, spec)
-                self._jobs[job_id] = job
-                ids.append(job_id)
+                self._jobs[job.job_id] = job
+                ids.append(job.job_id)
             self._reschedule(now)
             self._persist()
         return ids
@@ -325,10 +287,12 @@ class EmulatorState:
             self._plans.extend(check_plan(s) for s in settings)
 
     def reset(self) -> None:
-        """Forget all jobs, plans, faults and counters."""
+        """Forget all jobs, files, deployments, plans, faults and counters."""
         with self._lock:
             self._jobs.clear()
             self._plans.clear()
+            self.files.clear()
+            self.deployments.clear()
             self._slot_floor = _NO_FLOOR
             self._stats.clear()
             self.faults.clear()
@@ -340,7 +304,10 @@ class EmulatorState:
 
     # ------------------------------------------------------------------------------------------- statistics
     def record_request(self, method: str, route: str, job_id: str | None) -> None:
-        """Count one request (an overridable hook: subclasses may also keep their own record)."""
+        """Count one request (an overridable hook: subclasses may also keep their own record).
+
+        ``job_id`` is the id in the request's path: a job id, a file id or a deployed model.
+        """
         self._stats.record(method, route, job_id)
 
     def stats(self) -> dict[str, Any]:
@@ -359,6 +326,8 @@ class EmulatorState:
                 "seq": self._seq,
                 "slot_floor": None if floor == _NO_FLOOR else floor,
                 "jobs": [job.to_dict() for job in self._jobs.values()],
+                "files": self.files.snapshot(),
+                "deployments": self.deployments.snapshot(),
             }
 
     def load(self, path: str) -> None:
@@ -371,6 +340,8 @@ class EmulatorState:
             self._seq = int(data.get("seq") or len(self._jobs))
             floor = data.get("slot_floor")
             self._slot_floor = _NO_FLOOR if floor is None else float(floor)
+            self.files.restore(data.get("files") or {})
+            self.deployments.restore(data.get("deployments") or {})
 
     def _persist(self) -> None:
         if self.config.state_file:

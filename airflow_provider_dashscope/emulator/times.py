@@ -34,11 +34,14 @@ def iso_millis(epoch: float, tz: timezone) -> str:
 
 
 def parse_plain(value: Any, tz: timezone, name: str = "create_time") -> float:
-    """Epoch seconds from ``YYYY-MM-DD HH:MM:SS`` in ``tz``, or from a number of epoch seconds."""
+    """Epoch seconds from ``YYYY-MM-DD HH:MM:SS`` (or the ISO form with ``T`` and a fraction) in ``tz``,
+    or from a number of epoch seconds."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     try:
-        moment = datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S")
+        moment = datetime.fromisoformat(str(value))
     except ValueError as exc:
         raise ValueError(f"{name} must be 'YYYY-MM-DD HH:MM:SS' or epoch seconds: {value!r}") from exc
-    return moment.replace(tzinfo=tz).timestamp()
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.timestamp()

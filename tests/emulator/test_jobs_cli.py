@@ -12,7 +12,7 @@ import pytest
 
 from airflow_provider_dashscope.emulator.__main__ import main
 from airflow_provider_dashscope.emulator.jobs_cli import render
-from airflow_provider_dashscope.emulator.scenario import JOB_SCHEMA
+from airflow_provider_dashscope.emulator.scenario import DEPLOYMENT_SCHEMA, FILE_SCHEMA, JOB_SCHEMA
 from airflow_provider_dashscope.emulator.testing import EmulatorThread
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -163,7 +163,7 @@ def test_help_documents_the_scenario_schema_the_defaults_and_the_jobs_commands()
         env={"PYTHONPATH": str(REPO_ROOT), "COLUMNS": "120"},
     )
     text = proc.stdout
-    for key, kind, _ in JOB_SCHEMA:
+    for key, kind, _ in JOB_SCHEMA + FILE_SCHEMA + DEPLOYMENT_SCHEMA:
         assert f"  {key} " in text and kind in text, key
     for flag, default in (("--pending-seconds", "2.0"), ("--running-seconds", "10.0"), ("--canceling-seconds", "2.0")):
         found = re.search(rf"^  {flag} \S+\s+default ([0-9.]+)", text, re.MULTILINE)
@@ -182,5 +182,5 @@ def test_help_documents_the_scenario_schema_the_defaults_and_the_jobs_commands()
 
 def test_the_cookbook_documents_every_scenario_key() -> None:
     text = (REPO_ROOT / "docs" / "emulator.md").read_text(encoding="utf-8")
-    missing = [key for key, _, _ in JOB_SCHEMA if f"`{key}`" not in text]
-    assert missing == []
+    for schema in (JOB_SCHEMA, FILE_SCHEMA, DEPLOYMENT_SCHEMA):
+        assert [key for key, _, _ in schema if f"`{key}`" not in text] == []

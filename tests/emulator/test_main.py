@@ -11,6 +11,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
+from airflow_provider_dashscope.emulator import ApiError
 from airflow_provider_dashscope.emulator.__main__ import build_parser, build_state
 from airflow_provider_dashscope.emulator.testing import EmulatorThread, FakeClock
 
@@ -149,3 +152,33 @@ def test_scenario_jobs_follow_their_life_cycle_unless_pinned(tmp_path: Path) -> 
 
 
 IDS = ("ft-runs", "ft-pinned", "ft-paused")
+
+
+def test_scenario_files_and_deployments_and_new_flags(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text(
+        json.dumps(
+            {
+                "files": [{"file_id": "file-train", "name": "train.jsonl", "content": "{}\n"}],
+                "jobs": [{"job_id": "ft-done", "model": "qwen3-8b", "status": "SUCCEEDED", "finetuned_output": "q-ft"}],
+                "deployments": [
+                    {"model_name": "q-ft", "status": "DEPLOYING", "outcome": "FAILED"},
+                    {"model_name": "qwen3-8b", "suffix": "v1", "status": "RUNNING", "capacity": 2},
+                ],
+            }
+        )
+    )
+    args = build_parser().parse_args(
+        ["--scenario", str(scenario), "--strict-file-ids", "--deploying-seconds", "5", "--deployable-models", "a, b"]
+    )
+    clock = FakeClock()
+    state = build_state(args, clock=clock)
+    assert state.config.strict_file_ids and state.config.deployable_models == ("a", "b")
+    assert state.files.names() == {"file-train": "train.jsonl"}
+    assert state.deployments.get("q-ft")["base_model"] == "qwen3-8b"
+    clock.advance(5)
+    assert state.deployments.status("q-ft") == "FAILED"
+    assert state.deployments.get("qwen3-8b-v1")["ready_capacity"] == 2
+    with pytest.raises(ApiError, match="file-other not found"):
+        state.create_job({"model": "m", "training_file_ids": ["file-train", "file-other"]})
+    assert state.create_job({"model": "m", "training_file_ids": ["file-train"]})["status"] == "PENDING"

@@ -43,3 +43,22 @@ def test_a_snapshot_reloads_into_the_same_jobs(tmp_path) -> None:
     again = EmulatorState(clock=clock, state_file=str(path))
     assert again.snapshot() == state.snapshot()
     assert again.get_job(job["job_id"]) == state.get_job(job["job_id"])
+
+
+def test_files_and_deployments_survive_a_restart(tmp_path) -> None:
+    clock = FakeClock()
+    path = tmp_path / "state.json"
+    state = EmulatorState(clock=clock, state_file=str(path), deploy_pending_seconds=1, deploying_seconds=1)
+    (file_id,) = state.files.seed([{"name": "train.jsonl", "content": "{}\n", "description": "d"}])
+    state.deployments.create({"model_name": "qwen3-8b", "capacity": 3, "suffix": "a"})
+    clock.advance(1.5)
+    again = EmulatorState(clock=clock, state_file=str(path))
+    assert again.files.get(file_id) == state.files.get(file_id)
+    assert again.deployments.get("qwen3-8b-a")["status"] == "DEPLOYING"
+    clock.advance(1)
+    assert again.deployments.get("qwen3-8b-a")["status"] == "RUNNING"
+    uploaded = again.files.upload([])  # ids keep counting where they were
+    assert uploaded == {"uploaded_files": [], "failed_uploads": []}
+    (second,) = again.files.seed([{"name": "b"}])
+    assert again.files.get(second)["id"] == 2
+    assert json.loads(path.read_text())["files"]["next_id"] == 3
