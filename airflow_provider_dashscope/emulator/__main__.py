@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import signal
+import ssl
 import sys
 from collections.abc import Callable, Sequence
 
@@ -20,6 +21,7 @@ from .config import EmulatorConfig
 from .faults import parse_fault_spec
 from .scenario import DEPLOYMENT_SCHEMA, FILE_SCHEMA, JOB_SCHEMA, schema_text
 from .store import EmulatorState
+from .tls import context_from
 
 _DEFAULTS = EmulatorConfig()
 
@@ -63,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="bind address (default %(default)s)")
     p.add_argument("--port", type=int, default=8089, help="port (default %(default)s, 0 = any free port)")
     p.add_argument("--port-file", help="write the bound port to this file once listening")
+    p.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain) file")
+    p.add_argument("--tls-key", help="the private key of --tls-cert (PEM; not needed when it is in the cert file)")
     p.add_argument(
         "--api-key",
         default=None,
@@ -202,9 +206,11 @@ def _write_port_file(path: str, port: int) -> None:
     os.replace(tmp, path)
 
 
-async def serve(args: argparse.Namespace, state: EmulatorState) -> None:
+async def serve(args: argparse.Namespace, state: EmulatorState, ssl_context: ssl.SSLContext | None = None) -> None:
     app = create_app(state)
-    runner, port = await start_site(app, args.host, args.port, backlog=args.backlog, access_log=args.verbose)
+    runner, port = await start_site(
+        app, args.host, args.port, backlog=args.backlog, access_log=args.verbose, ssl_context=ssl_context
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -218,7 +224,7 @@ async def serve(args: argparse.Namespace, state: EmulatorState) -> None:
         if not args.quiet:
             auth = "API key required" if state.config.api_key else "any bearer token accepted"
             print(
-                f"dashscope-emulator listening on http://{args.host}:{port}/api/v1 "
+                f"dashscope-emulator listening on {'https' if ssl_context else 'http'}://{args.host}:{port}/api/v1 "
                 f"({auth}; {len(state.job_ids())} jobs, {len(state.files.names())} files, "
                 f"{len(state.deployments.names())} deployments, {len(state.faults)} faults)",
                 flush=True,
@@ -238,12 +244,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.verbose:
         logging.getLogger("aiohttp.access").setLevel(logging.INFO)
     try:
+        ssl_context = context_from(None, args.tls_cert, args.tls_key)
         state = build_state(args)
     except (OSError, ValueError, TypeError) as exc:
         print(f"dashscope-emulator: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(args, state))
+        asyncio.run(serve(args, state, ssl_context))
     except KeyboardInterrupt:  # pragma: no cover
         pass
     except OSError as exc:

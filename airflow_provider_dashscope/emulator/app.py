@@ -35,6 +35,7 @@ import asyncio
 import hmac
 import json
 import logging
+import ssl
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -250,18 +251,20 @@ async def start_site(
     backlog: int = 4096,
     access_log: bool = False,
     shutdown_timeout: float = 3.0,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> tuple[web.AppRunner, int]:
     """Start ``app`` on host:port (0 = any free port). Returns (runner, bound port).
 
     Access logging is off unless ``access_log``; in-flight requests get
-    ``shutdown_timeout`` seconds to finish on ``runner.cleanup()``.
+    ``shutdown_timeout`` seconds to finish on ``runner.cleanup()``. With ``ssl_context``
+    the site serves HTTPS only.
     """
     kwargs: dict[str, Any] = {"handle_signals": False, "shutdown_timeout": shutdown_timeout}
     if not access_log:
         kwargs["access_log"] = None
     runner = web.AppRunner(app, **kwargs)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=backlog, reuse_address=True)
+    site = web.TCPSite(runner, host, port, backlog=backlog, reuse_address=True, ssl_context=ssl_context)
     try:
         await site.start()
     except BaseException:

@@ -13,6 +13,7 @@ All helper methods are thread-safe: the state object guards itself with a lock.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from .app import create_app, start_site
 from .config import EmulatorConfig
 from .faults import Fault
 from .store import EmulatorState
+from .tls import context_from
 
 if TYPE_CHECKING:
     from typing import Self
@@ -52,9 +54,11 @@ class EmulatorThread:
     """The emulator on 127.0.0.1 (port 0 by default) in a thread with its own event loop.
 
     ``EmulatorThread(state=None, *, api_key=DEFAULT_TEST_API_KEY, host="127.0.0.1", port=0,
-    access_log=False, **config)``: ``config`` are :class:`EmulatorConfig` fields (``clock``,
-    ``pending_seconds``, ``running_seconds``, ``canceling_seconds``, ``quota``, ...). Pass
-    ``api_key=None`` to accept any bearer token. A ready ``state`` may be given instead.
+    access_log=False, ssl_context=None, tls_cert=None, tls_key=None, **config)``: ``config`` are
+    :class:`EmulatorConfig` fields (``clock``, ``pending_seconds``, ``running_seconds``,
+    ``canceling_seconds``, ``quota``, ...). Pass ``api_key=None`` to accept any bearer token. A
+    ready ``state`` may be given instead. With a server ``ssl_context`` (or certificate files
+    ``tls_cert``/``tls_key``) it serves HTTPS and its URLs start with ``https://``.
     """
 
     def __init__(
@@ -66,8 +70,12 @@ class EmulatorThread:
         port: int = 0,
         access_log: bool = False,
         start_timeout: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
         **config: Any,
     ) -> None:
+        self.ssl_context = context_from(ssl_context, tls_cert, tls_key)
         if state is None:
             state = EmulatorState(EmulatorConfig(api_key=api_key, **config))
         elif config:
@@ -89,8 +97,12 @@ class EmulatorThread:
         return self.state.config.api_key
 
     @property
+    def scheme(self) -> str:
+        return "https" if self.ssl_context is not None else "http"
+
+    @property
     def root_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -119,7 +131,9 @@ class EmulatorThread:
         try:
             app = create_app(self.state)
             runner, self.port = loop.run_until_complete(
-                start_site(app, self.host, self._requested_port, access_log=self._access_log)
+                start_site(
+                    app, self.host, self._requested_port, access_log=self._access_log, ssl_context=self.ssl_context
+                )
             )
         except Exception as exc:  # noqa: BLE001 - any start failure is raised again by start()
             self._error = exc
