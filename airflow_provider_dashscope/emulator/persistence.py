@@ -2,8 +2,8 @@
 
 The file is replaced in one step (write to a temporary file in the same directory, then
 rename), so a reader or a crash never sees half a snapshot. Only what the API shows is kept
-(jobs with their timelines, the schedule floor, id counters); faults, plans and request
-counters live only as long as the process.
+(jobs with their timelines, the schedule floor, files, deployments, id counters); faults,
+plans and request counters live only as long as the process.
 """
 
 from __future__ import annotations
