@@ -129,12 +129,12 @@ def _past(record: Deployment, now: float) -> list[Phase]:
 
 
 def scale_phases(record: Deployment, now: float) -> list[Phase]:
-    return _past(record, now) + [(now, UPDATING), (now + record.updating_seconds, RUNNING)]
+    return [*_past(record, now), (now, UPDATING), (now + record.updating_seconds, RUNNING)]
 
 
 def delete_phases(record: Deployment, now: float) -> list[Phase]:
     past = [] if record.pinned else _past(record, now)
-    return past + [(now, DELETING), (now + record.deleting_seconds, GONE)]
+    return [*past, (now, DELETING), (now + record.deleting_seconds, GONE)]
 
 
 def seeded_phases(record: Deployment, status: str, now: float) -> list[Phase]:

@@ -56,7 +56,7 @@ def _reason(status: int) -> str:
 def _fault_headers(fault: Fault) -> dict[str, str]:
     headers = dict(fault.headers)
     if fault.retry_after is not None:
-        headers["Retry-After"] = fault.retry_after
+        headers["Retry-After"] = str(fault.retry_after)
     return headers
 
 

@@ -127,7 +127,8 @@ class Fault:
     status: int | None = None
     code: str | None = None
     message: str | None = None
-    retry_after: str | None = None
+    #: Seconds or an HTTP date; kept as the header's text.
+    retry_after: str | float | None = None
     delay: float = 0.0
     times: int = 1
     job_status: str = "PAUSED"

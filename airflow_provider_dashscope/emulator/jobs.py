@@ -251,7 +251,7 @@ def plan_run(job: Job, run_start: float) -> None:
 def cancel_phases(job: Job, now: float) -> list[Phase]:
     """The timeline after a cancel at ``now``: what already happened, then CANCELING, then CANCELED."""
     past = [phase for phase in job.timeline if phase[0] <= now] if not job.pinned else []
-    return past + [(now, CANCELING), (now + job.canceling_seconds, CANCELED)]
+    return [*past, (now, CANCELING), (now + job.canceling_seconds, CANCELED)]
 
 
 def ended_phases(status: str, end: float) -> list[Phase]:

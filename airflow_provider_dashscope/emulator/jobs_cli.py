@@ -134,8 +134,8 @@ _COLUMNS = ("job_id", "status", "model", "create_time", "end_time", "usage")
 def _table(jobs: list[dict[str, Any]]) -> str:
     rows = [[str(job.get(c, "")) for c in _COLUMNS] for job in jobs]
     widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(_COLUMNS)]
-    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(_COLUMNS, widths)).rstrip()]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in rows]
+    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(_COLUMNS, widths, strict=True)).rstrip()]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return "\n".join(lines)
 
 

@@ -97,7 +97,8 @@ def training_log(job: Job, now: float, config: EmulatorConfig) -> TrainingLog:
         if status == SUCCEEDED:
             tokens = total_usage(job, config.tokens_per_second)
             tail = [
-                f"{{'train_runtime': {job.running_seconds:.4f}, 'train_steps': {max_steps}, 'epoch': {float(n_epochs)}}}",
+                f"{{'train_runtime': {job.running_seconds:.4f}, 'train_steps': {max_steps}, "
+                f"'epoch': {float(n_epochs)}}}",
                 f" Actual number of consumed tokens is {tokens}!",
                 f"{end} - INFO - training usage {tokens}",
                 f"{end} - INFO - ##FT_COMPLETE##",

@@ -81,7 +81,7 @@ def _bind(template: str, parts: list[str]) -> tuple[bool, str | None]:
     if len(pattern) != len(parts):
         return False, None
     bound = None
-    for want, got in zip(pattern, parts):
+    for want, got in zip(pattern, parts, strict=True):
         if _is_placeholder(want):
             bound = got
         elif want != got:
@@ -109,7 +109,7 @@ def canonical_template(template: str) -> str:
     for known in _templates():
         pattern = _segments(known)
         if len(pattern) == len(parts) and all(
-            (_is_placeholder(a) and _is_placeholder(b)) or a == b for a, b in zip(pattern, parts)
+            (_is_placeholder(a) and _is_placeholder(b)) or a == b for a, b in zip(pattern, parts, strict=True)
         ):
             return known
     return template

@@ -117,7 +117,7 @@ class EmulatorState:
             if lifecycle.run_window(job) is not None:  # already planned: it cannot start in the past
                 ready = max(ready, now)
             requests.append(SlotRequest(ready, lifecycle.slot_hold_seconds(job)))
-        for job, start in zip(waiting, assign_slots(requests, free)):
+        for job, start in zip(waiting, assign_slots(requests, free), strict=True):
             lifecycle.plan_run(job, start)
 
     def _start(self, job: Job, now: float, settings: dict[str, Any]) -> None:

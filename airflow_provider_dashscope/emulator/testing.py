@@ -135,7 +135,7 @@ class EmulatorThread:
                     app, self.host, self._requested_port, access_log=self._access_log, ssl_context=self.ssl_context
                 )
             )
-        except Exception as exc:  # noqa: BLE001 - any start failure is raised again by start()
+        except Exception as exc:
             self._error = exc
             self._ready.set()
             loop.close()

@@ -79,9 +79,7 @@ async def read_upload(request: web.Request, max_file_bytes: int) -> list[Uploade
     files = []
     for i, (name, size, md5) in enumerate(received):
         description = descriptions[i] if i < len(descriptions) else ""
-        if len(purposes) == 1:
-            purpose = purposes[0]
-        else:
-            purpose = purposes[i] if i < len(purposes) else ""
+        # One purpose applies to every file; several pair with the files by position.
+        purpose = purposes[0] if len(purposes) == 1 else (purposes[i] if i < len(purposes) else "")
         files.append(UploadedFile(name, size, md5, description, purpose or DEFAULT_PURPOSE))
     return files

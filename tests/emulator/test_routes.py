@@ -43,7 +43,7 @@ def test_every_route_resolves_to_its_own_operation() -> None:
 
 
 def test_faults_name_the_routes_of_the_table() -> None:
-    assert ROUTES == tuple((r.method, r.template) for r in TABLE)
+    assert tuple((r.method, r.template) for r in TABLE) == ROUTES
 
 
 @pytest.mark.parametrize(
