@@ -99,10 +99,11 @@ def side_by_side(xcoms: dict[str, dict[str, Any]], events: list[tuple[str, dict[
     job = hook.get_fine_tune_job(train["job_id"])
     deployment = hook.get_deployment(deploy["deployed_model"])
     local_md5 = hashlib.md5(TRAINING_FILE.read_bytes()).hexdigest()
+    stored_md5 = stored.md5 or ""
     trained_on = ", ".join(f"{file[:16]}…" for file in job.training_file_ids)
     rows = [
-        ("training file", f"{TRAINING_FILE.name}, md5 {local_md5[:12]}…", f"{stored.name}, md5 {(stored.md5 or "")[:12]}…",
-         stored.md5 == local_md5 and stored.name == TRAINING_FILE.name),
+        ("training file", f"{TRAINING_FILE.name}, md5 {local_md5[:12]}…", f"{stored.name}, md5 {stored_md5[:12]}…",
+         stored_md5 == local_md5 and stored.name == TRAINING_FILE.name),
         ("file_id", file_id, stored.file_id, stored.file_id == file_id),
         ("fine-tune job", train["job_id"], f"{job.job_id}, trained on {trained_on}",
          job.training_file_ids == (file_id,)),
