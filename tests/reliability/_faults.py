@@ -241,9 +241,7 @@ ROUTE_FAULTS: tuple[RouteFault, ...] = (
     RouteFault("file_not_found", "Get or delete of an unknown file (400 File not found.)"),
     RouteFault("create_deployment_503", "Deployment create answered 503"),
     RouteFault("create_deployment_429", "Deployment create throttled (429), 3 in a row"),
-    RouteFault(
-        "create_deployment_500_after", "Deployment created, then answered 500 (and the task retried)"
-    ),
+    RouteFault("create_deployment_500_after", "Deployment created, then answered 500 (and the task retried)"),
     RouteFault("create_deployment_conflict", "Deployment create of a model deployed already (409)"),
     RouteFault("create_deployment_unknown_model", "Deployment create of an unknown model (404)"),
     RouteFault("wait_503_recover", "Deployment wait: 503, 3 in a row"),
