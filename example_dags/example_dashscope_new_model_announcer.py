@@ -4,7 +4,8 @@ Each time a task with that alias among its ``outlets`` (``deploy`` in ``dashscop
 deployment, Airflow starts this DAG with the producer's asset event: its URI
 (``dashscope://<region>/deployments/<deployed_model>``) and its ``extra`` (``deployed_model``, ``model_name``,
 ``base_model``, ``status``, ``capacity``, ``region``). The task prints one ``ANNOUNCE`` line per event and returns
-them; a real DAG would post to a chat channel or a model registry here.
+them (with ``started_by``: ``asset event``, or ``hand``); a real DAG would post to a chat channel or a model
+registry here.
 
 A run started by hand has no triggering event; it announces the latest event of the alias instead.
 """
@@ -43,16 +44,16 @@ with DAG(
     def announce(**context: Any) -> list[dict]:
         # Airflow 3 names the events that started the run triggering_asset_events, Airflow 2 triggering_dataset_events.
         triggering = context.get("triggering_asset_events") or context.get("triggering_dataset_events") or {}
-        events = {id(event): event for events in triggering.values() for event in events}.values()
+        events = list({id(event): event for events in triggering.values() for event in events}.values())
+        started_by = "asset event"
         if not events:  # started by hand: the latest event of the alias
-            latest = list(context["inlet_events"][DEPLOYED_MODELS])[-1:]
-            events = latest
+            events, started_by = list(context["inlet_events"][DEPLOYED_MODELS])[-1:], "hand"
         announced = []
         for event in events:
             extra = dict(event.extra or {})
             uri = _uri_of(event)
-            print(f"ANNOUNCE uri={uri} deployed_model={extra.get('deployed_model')} extra={extra}")
-            announced.append({"uri": uri, "extra": extra})
+            print(f"ANNOUNCE uri={uri} deployed_model={extra.get('deployed_model')} extra={extra} ({started_by})")
+            announced.append({"uri": uri, "extra": extra, "started_by": started_by})
         return announced
 
     announce()

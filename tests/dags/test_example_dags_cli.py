@@ -341,11 +341,12 @@ def test_pipeline_goes_from_a_jsonl_file_to_a_serving_model_and_starts_the_annou
         {"task_id": "deploy", "uri": f"dashscope://local/deployments/{deployed}", "extra": deploy_extra},
     ]
     assert emulator.api_key not in result.output
+    assert emulator.api_key not in json.dumps(run)  # XComs, rendered fields, trigger rows, next_kwargs, asset events
 
     # The DAG scheduled on the alias gets the producer's extra (a run started by hand reads the alias's latest event;
     # the real-stack test shows the scheduler starting it from the event).
     announced, consumer = run_reported(airflow_env, tmp_path / "announcer.log", "dashscope_new_model_announcer")
     assert announced.returncode == 0, announced.tail
     assert consumer["xcom"]["announce"]["return_value"] == [
-        {"uri": f"dashscope://local/deployments/{deployed}", "extra": deploy_extra}
+        {"uri": f"dashscope://local/deployments/{deployed}", "extra": deploy_extra, "started_by": "hand"}
     ]
