@@ -27,16 +27,18 @@ __all__ = ["DashScopeUploadFileOperator"]
 _COPY_CHUNK = 1024 * 1024
 
 
-def _check_path(path: Any) -> None:
+def _check_path(path: Any, *, rendered: bool) -> None:
+    """At parse (``rendered=False``) a value of the wrong kind fails, and an XComArg waits for run time."""
     if isinstance(path, str):
         if not path.strip():
             raise DashScopeConfigError("path is empty; give the file to upload (a local path or a file:// URI)")
         return
     if isinstance(path, os.PathLike) or hasattr(path, "protocol"):  # os.PathLike, or an ObjectStoragePath
         return
-    raise DashScopeConfigError(
-        f"path must be a local path, a URI (file://, s3://...) or an ObjectStoragePath, got {type(path).__name__}"
-    )
+    if rendered or path is None or isinstance(path, (int, float, bool, bytes, list, tuple, dict)):
+        raise DashScopeConfigError(
+            f"path must be a local path, a URI (file://, s3://...) or an ObjectStoragePath, got {type(path).__name__}"
+        )
 
 
 class DashScopeUploadFileOperator(BaseOperator):
@@ -80,7 +82,7 @@ class DashScopeUploadFileOperator(BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        _check_path(path)
+        _check_path(path, rendered=False)
         check_purpose(purpose)
         check_description(description)
         self.path = path
@@ -95,7 +97,7 @@ class DashScopeUploadFileOperator(BaseOperator):
         return DashScopeHook(self.dashscope_conn_id)
 
     def execute(self, context: Context) -> str:
-        _check_path(self.path)
+        _check_path(self.path, rendered=True)
         if is_templated(self.path):
             raise DashScopeConfigError(f"path {self.path!r} is still a template after rendering")
         description = check_description(self.description)

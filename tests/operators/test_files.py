@@ -66,6 +66,19 @@ def test_bad_arguments_fail_at_parse(kwargs, expected):
         DashScopeUploadFileOperator(task_id="upload", **kwargs)
 
 
+def test_a_path_from_an_upstream_task_is_accepted_at_parse(api, train_file):
+    from airflow.providers.common.compat.sdk import DAG, task
+
+    with DAG(dag_id="upload_from_upstream", schedule=None):
+
+        @task
+        def prepare() -> str:
+            return str(train_file)
+
+        op = upload_op(prepare())
+    assert op.path is not None  # an XComArg, resolved at run time
+
+
 def test_upload_returns_the_file_id_and_tags_the_description_with_the_task_instance(api, train_file):
     api.script("POST", "/files", uploaded())
     ti = FakeTI(task_id="upload")
