@@ -56,8 +56,7 @@ def test_example_gate_defers_then_hands_finetuned_output_and_usage_to_deploy(emu
     }
     assert sensor["return_value"] == result["return_value"]
     assert run.links.get("wait_for_finetune") == result["job_url"]
-    announced = [line for line in run.output.splitlines() if f"Fine-tune job {job_id}: {result['job_url']}" in line]
-    assert len([line for line in announced if "DashScopeFineTuneJobSensor" in line]) == 1, announced
+    assert run.times_logged(f"Fine-tune job {job_id}: {result['job_url']}") == 2, run  # the sensor's, the operator's
     assert run.xcom["deploy"]["return_value"] == {"deployed_model": job["finetuned_output"], "usage": 4321}
     assert f"DEPLOY finetuned_output={job['finetuned_output']} usage=4321" in run.output
     assert API_KEY not in run.output
@@ -137,7 +136,7 @@ def test_timeouts_fail_without_retries_or_skip_with_soft_fail_in_deferrable_and_
         "The wait for fine-tune job ft-forever timed out, so the task fails without its 2 remaining retries: "
         "Airflow does not retry a sensor that timed out"
     )
-    assert run.output.count(skipped) == 2, run
+    assert run.times_logged(skipped) == 2, run
     assert polls(emulator, "ft-forever") >= 6, run  # each of the three sensors polled for its 2 s
     assert emulator.state.job_status("ft-forever") == "RUNNING"  # a sensor never cancels the job it waited on
 
