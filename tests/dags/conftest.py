@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dashscope.emulator.state import EmulatorConfig, EmulatorState
+from airflow_provider_dashscope.emulator import EmulatorConfig, EmulatorState
 from airflow_provider_dashscope.emulator.testing import EmulatorThread
 
 HERE = Path(__file__).resolve().parent

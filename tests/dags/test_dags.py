@@ -116,7 +116,7 @@ def test_soft_fail_gate_skips_failed_and_cancelled_jobs_and_what_follows(emulato
 
 
 def test_timeouts_fail_without_retries_or_skip_with_soft_fail_in_deferrable_and_poke_mode(emulator, run_dag):
-    emulator.seed([{"job_id": "ft-forever", "model": "qwen3-14b", "status": "RUNNING"}])
+    emulator.seed([{"job_id": "ft-forever", "model": "qwen3-14b", "status": "RUNNING", "pin": True}])
 
     run = run_dag("dashscope_gate_timeout", {"job_id": "ft-forever"})
 
