@@ -6,6 +6,7 @@ API object by its name and converts it by its declared type, so adding a field i
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -54,11 +55,14 @@ class FrozenDict(Mapping[str, Any]):
 
 def freeze(value: Any) -> Any:
     """A read-only copy of a JSON value: objects become :class:`FrozenDict`, arrays tuples."""
-    if isinstance(value, FrozenDict):
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:  # the common case, first
         return value
-    if isinstance(value, Mapping):
+    if kind is FrozenDict:
+        return value
+    if kind is dict or isinstance(value, Mapping):
         return FrozenDict(value)
-    if isinstance(value, (list, tuple)):
+    if kind is list or kind is tuple or isinstance(value, (list, tuple)):
         return tuple(freeze(v) for v in value)
     return value
 
@@ -150,13 +154,24 @@ CONVERTERS: dict[str, Callable[[Any, str], Any]] = {
 }
 
 
+@functools.cache
+def _reading_plan(cls: type) -> tuple[tuple[str, Callable[[Any, str], Any]], ...]:
+    """Each field of ``cls`` with the converter of its declared type, worked out once per class."""
+    return tuple((spec.name, CONVERTERS.get(str(spec.type), _as_is)) for spec in fields(cls))
+
+
+def _as_is(value: Any, time_zone: str) -> Any:
+    return value
+
+
 def fields_from_api(cls: type, output: Mapping[str, Any], *, time_zone: str, **given: Any) -> dict[str, Any]:
     """Constructor arguments of the dataclass ``cls`` from an API object: each field not in ``given`` is read
     from ``output`` by its name and converted by its declared type."""
     values = dict(given)
-    for spec in fields(cls):
-        if spec.name not in values:
-            values[spec.name] = CONVERTERS[str(spec.type)](output.get(spec.name), time_zone)
+    get = output.get
+    for name, convert in _reading_plan(cls):
+        if name not in values:
+            values[name] = convert(get(name), time_zone)
     return values
 
 

@@ -15,19 +15,21 @@ from airflow_provider_dashscope._arguments import (
     check_id_arg,
     check_interval,
     check_max_failures,
+    check_rendered_id,
     check_seconds,
     is_templated,
+    template_of,
 )
 from airflow_provider_dashscope._task_identity import run_start, try_number
 from airflow_provider_dashscope.exceptions import NotFoundError
 from airflow_provider_dashscope.links import DashScopeDeploymentLink
 from airflow_provider_dashscope.resources.deployments import (
+    MODEL_NAME_HINT,
     check_api_fields,
     check_capacity,
     check_plan,
     check_suffix,
     create_deployment_request,
-    validate_deployed_model,
     validate_model_name,
 )
 from airflow_provider_dashscope.wait.deployment_task import DeploymentWaitMixin
@@ -128,7 +130,7 @@ class DashScopeDeployModelOperator(_DeploymentOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        check_id_arg(model_name, validate_model_name)
+        check_id_arg(model_name, validate_model_name, field_name="model_name", hint=MODEL_NAME_HINT)
         check_capacity(capacity)
         if not is_templated(suffix):
             check_suffix(suffix)
@@ -137,6 +139,7 @@ class DashScopeDeployModelOperator(_DeploymentOperator):
         if api_fields is None or isinstance(api_fields, dict):
             check_api_fields(api_fields)
         self.model_name = model_name
+        self._model_name_template = template_of(model_name)
         self.capacity = capacity
         self.plan = plan
         self.suffix = suffix
@@ -144,6 +147,13 @@ class DashScopeDeployModelOperator(_DeploymentOperator):
         self.reattach_on_retry = reattach_on_retry
 
     def execute(self, context: Context) -> dict[str, Any]:
+        self.model_name = check_rendered_id(
+            self.model_name,
+            validate_model_name,
+            field_name="model_name",
+            template=self._model_name_template,
+            hint=MODEL_NAME_HINT,
+        )
         suffix = self.suffix or None  # a template that rendered to nothing means no suffix
         plan = self.plan or None
         request = create_deployment_request(  # validates the rendered arguments before any request
@@ -237,11 +247,10 @@ class DashScopeDeleteDeploymentOperator(_DeploymentOperator):
 
     def __init__(self, *, deployed_model: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        check_id_arg(deployed_model, validate_deployed_model)
-        self.deployed_model = deployed_model
+        self._take_deployed_model(deployed_model)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        name = self.deployed_model = validate_deployed_model(self.deployed_model)
+        name = self.deployed_model = self._rendered_deployed_model()
         try:
             deployment = self.hook.delete_deployment(name)
         except NotFoundError as err:

@@ -26,16 +26,18 @@ _SUFFIX = re.compile(r"[a-z0-9]{1,8}")
 _NAMED_FIELDS = frozenset({"model_name", "capacity", "plan", "suffix"})
 
 
+DEPLOYED_MODEL_HINT = "pass the deployed_model the deploy call returned (DashScopeDeployModelOperator's XCom)"
+MODEL_NAME_HINT = f"pass a base model id or a fine-tune job's finetuned_output, e.g. {EXAMPLE_MODEL_NAME!r}"
+
+
 def validate_deployed_model(value: Any, *, field_name: str = "deployed_model") -> str:
     """Return ``value`` if it can name a deployment in a URL path, else raise a ``ValueError`` that shows it."""
-    hint = "pass the deployed_model the deploy call returned (DashScopeDeployModelOperator's XCom)"
-    return validate_path_id(value, field_name=field_name, noun="deployed model name", hint=hint)
+    return validate_path_id(value, field_name=field_name, noun="deployed model name", hint=DEPLOYED_MODEL_HINT)
 
 
 def validate_model_name(value: Any, *, field_name: str = "model_name") -> str:
     """A model to deploy: a base model id or a fine-tune's ``finetuned_output`` (it becomes a URL path segment)."""
-    hint = f"pass a base model id or a fine-tune job's finetuned_output, e.g. {EXAMPLE_MODEL_NAME!r}"
-    return validate_path_id(value, field_name=field_name, noun="model name", hint=hint)
+    return validate_path_id(value, field_name=field_name, noun="model name", hint=MODEL_NAME_HINT)
 
 
 def check_capacity(value: Any, *, field_name: str = "capacity") -> int:

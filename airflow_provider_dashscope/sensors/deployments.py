@@ -16,13 +16,11 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_dashscope._arguments import (
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
     DEFAULT_POLL_INTERVAL,
-    check_id_arg,
     check_interval,
     check_max_failures,
     check_seconds,
 )
 from airflow_provider_dashscope.links import DashScopeDeploymentLink
-from airflow_provider_dashscope.resources.deployments import validate_deployed_model
 from airflow_provider_dashscope.wait.deployment_task import DeploymentWaitMixin
 from airflow_provider_dashscope.wait.drivers import emit
 from airflow_provider_dashscope.wait.machine import Done
@@ -68,15 +66,14 @@ class DashScopeDeploymentSensor(DeploymentWaitMixin, BaseSensorOperator):
         if "timeout" in kwargs:
             kwargs["timeout"] = check_seconds("timeout", kwargs["timeout"], allow_zero=True)
         super().__init__(**kwargs)
-        check_id_arg(deployed_model, validate_deployed_model)
-        self.deployed_model = deployed_model
+        self._take_deployed_model(deployed_model)
         self.dashscope_conn_id = dashscope_conn_id
         self.poll_interval = poll_interval
         self.deferrable = deferrable
         self.max_consecutive_failures = check_max_failures(max_consecutive_failures)
 
     def execute(self, context: Context) -> Any:
-        self.deployed_model = validate_deployed_model(self.deployed_model)
+        self.deployed_model = self._rendered_deployed_model()
         self._announce(context, self.deployed_model)
         if self.mode == "reschedule" and not self.deferrable:
             return super().execute(context)  # Airflow reschedules the task between checks; see poke()
