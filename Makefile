@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11, pip and git):
-#   make demo   run the gate DAG end to end against the local emulator
+#   make demo   run the pipeline DAG (upload, fine-tune, deploy) end to end against the local emulator
 #   make test   run the test suite (Airflow 3); `make test-airflow2` runs it on Airflow 2.11
 #   make lint   ruff (lint and format check) and mypy
 PYTHON ?= python3

@@ -115,6 +115,8 @@ class AsyncTransport:
         self.ssl = ssl_setting(config)
 
     async def send(self, request: protocol.ApiRequest, parse: Parser[T]) -> T:
+        if request.stream is not None:
+            raise TypeError(f"{request.label}: a streamed upload is sent with the sync hook, not from a trigger")
         async with shared_session() as session:
             if self.config.retry.max_attempts == 1:  # a wait's poll: one attempt, the wait counts failures
                 return await self._send_once(session, request, parse)

@@ -12,6 +12,7 @@ from airflow_provider_dashscope._config import is_loopback_host
 from airflow_provider_dashscope._regions import CONSOLE_ROOTS, HOST_REGIONS
 
 _FINE_TUNE_PAGE = "?tab=model#/efm/model_tuning"
+_DEPLOYMENT_PAGE = "?tab=model#/efm/model_deploy"
 
 
 def _region_of(region: str | None, base_url: str | None) -> str:
@@ -34,3 +35,10 @@ def console_url(
 def job_console_url(job_id: str, *, region: str | None = None, base_url: str | None = None) -> str:
     """Link to a fine-tune job in the console of its region (the international console by default)."""
     return console_url("fine-tunes", _FINE_TUNE_PAGE, "jobId", job_id, region=region, base_url=base_url)
+
+
+def deployment_console_url(deployed_model: str, *, region: str | None = None, base_url: str | None = None) -> str:
+    """Link to a deployment in the console of its region (the international console by default)."""
+    return console_url(
+        "deployments", _DEPLOYMENT_PAGE, "deployedModel", deployed_model, region=region, base_url=base_url
+    )

@@ -15,9 +15,9 @@ import random
 import re
 import time
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from airflow_provider_dashscope._config import ClientConfig, RetryPolicy
@@ -50,12 +50,26 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # --------------------------------------------------------------------------------------------------------------
 # Requests
 # --------------------------------------------------------------------------------------------------------------
+class StreamedBody(Protocol):
+    """A request body sent in chunks with a known length (a file upload), instead of a JSON ``body``.
+
+    Iterating it again yields the same bytes again, so an attempt that is retried sends the whole body anew.
+    """
+
+    content_type: str
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[bytes]: ...
+
+
 @dataclass(frozen=True)
 class ApiRequest:
     """One API call, before any I/O.
 
     ``idempotent`` decides which failures may be retried; ``envelope`` is the key of the payload in a success
     answer (``output``, or ``data`` for the files API); ``resource_key``/``resource_id`` name what the call is about.
+    ``stream`` is a body sent in chunks (an upload) in place of the JSON ``body``.
     """
 
     method: str
@@ -66,6 +80,7 @@ class ApiRequest:
     resource_key: str = "id"
     resource_id: str | None = None
     envelope: str = "output"
+    stream: StreamedBody | None = None
 
     @property
     def label(self) -> str:
@@ -121,7 +136,9 @@ def build_headers(config: ClientConfig, request: ApiRequest, user_agent: str) ->
         "Accept": "application/json",
         "User-Agent": user_agent,
     }
-    if request.body is not None:
+    if request.stream is not None:
+        headers["Content-Type"] = request.stream.content_type
+    elif request.body is not None:
         headers["Content-Type"] = "application/json"
     if config.workspace:
         headers["X-DashScope-WorkSpace"] = config.workspace

@@ -94,7 +94,7 @@ class SyncTransport:
                 request.method,
                 url,
                 params=request.params,
-                data=protocol.encode_body(request),
+                data=request.stream if request.stream is not None else protocol.encode_body(request),
                 headers=headers,
                 # An explicit auth keeps requests from replacing the key with ~/.netrc credentials.
                 auth=_HeaderAuth(headers["Authorization"]),
@@ -107,6 +107,8 @@ class SyncTransport:
         except requests.exceptions.RequestException as err:
             raise _transport_error(err, request, url) from None
         request_id = response.headers.get("x-request-id")
+        if request.stream is not None:
+            started = time.monotonic()  # the answer's time budget starts once the whole upload is sent
         try:
             collector = protocol.BodyCollector(config, request, url, started, request_id)
             collector.check_declared(response.headers.get("Content-Length"))

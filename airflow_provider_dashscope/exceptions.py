@@ -186,3 +186,50 @@ class FineTuneJobTimeoutError(DashScopeError):
         super().__init__(message)
         self.job_id = job_id
         self.job_status = job_status
+
+
+class TrainingFileError(DashScopeConfigError):
+    """A local file cannot be uploaded as it is: missing, over the size limit, or not valid training data.
+
+    The message names the file, the 1-based line (when the problem is on one line) and what is wrong.
+    """
+
+    def __init__(self, message: str, *, path: str, line_number: int | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line_number = line_number
+
+
+class FileUploadError(DashScopeAPIError):
+    """The API took the upload request but refused the file (an entry of ``failed_uploads``), e.g. a quota."""
+
+    def _describe(self) -> str:
+        return f"Upload of {self.resource_id} was refused: {self.code or 'error'}: {self.message}" + request_id_note(
+            self.request_id
+        )
+
+
+class DeploymentError(DashScopeError, AirflowFailException):
+    """A deployment is in a state that no retry of the task can change (it cannot become RUNNING)."""
+
+    def __init__(self, message: str, *, deployed_model: str, deployment_status: str | None = None) -> None:
+        super().__init__(message)
+        self.deployed_model = deployed_model
+        self.deployment_status = deployment_status
+
+
+class DeploymentFailedError(DeploymentError):
+    """The deployment ended FAILED (or in another status from which it cannot become RUNNING)."""
+
+
+class DeploymentNotFoundError(DeploymentError):
+    """The deployed model is unknown to the API."""
+
+
+class DeploymentTimeoutError(DashScopeError):
+    """The wait ran past its deadline before the deployment got where it was going (a retry may wait again)."""
+
+    def __init__(self, message: str, *, deployed_model: str, deployment_status: str | None = None) -> None:
+        super().__init__(message)
+        self.deployed_model = deployed_model
+        self.deployment_status = deployment_status

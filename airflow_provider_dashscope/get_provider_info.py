@@ -23,7 +23,10 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-dashscope",
         "name": "DashScope (Alibaba Cloud Model Studio)",
-        "description": "Wait on, report and hand on Alibaba Cloud Model Studio (DashScope) fine-tune jobs.",
+        "description": (
+            "Upload training data, run and wait on fine-tune jobs, deploy their models and report on them: "
+            "Alibaba Cloud Model Studio (DashScope)."
+        ),
         "integrations": [
             {
                 "integration-name": "DashScope (Alibaba Cloud Model Studio)",
@@ -40,22 +43,39 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "DashScope (Alibaba Cloud Model Studio)",
-                "python-modules": ["airflow_provider_dashscope.operators.dashscope"],
+                "python-modules": [
+                    "airflow_provider_dashscope.operators.dashscope",
+                    "airflow_provider_dashscope.operators.files",
+                    "airflow_provider_dashscope.operators.deployments",
+                ],
             }
         ],
         "sensors": [
             {
                 "integration-name": "DashScope (Alibaba Cloud Model Studio)",
-                "python-modules": ["airflow_provider_dashscope.sensors.dashscope"],
+                "python-modules": [
+                    "airflow_provider_dashscope.sensors.dashscope",
+                    "airflow_provider_dashscope.sensors.deployments",
+                ],
             }
         ],
         "triggers": [
             {
                 "integration-name": "DashScope (Alibaba Cloud Model Studio)",
-                "python-modules": ["airflow_provider_dashscope.triggers.dashscope"],
+                "python-modules": [
+                    "airflow_provider_dashscope.triggers.dashscope",
+                    "airflow_provider_dashscope.triggers.deployments",
+                ],
             }
         ],
-        "extra-links": ["airflow_provider_dashscope.links.DashScopeFineTuneJobLink"],
+        "extra-links": [
+            "airflow_provider_dashscope.links.DashScopeFineTuneJobLink",
+            "airflow_provider_dashscope.links.DashScopeDeploymentLink",
+        ],
+        # dashscope://<region>/models/<finetuned_output> and .../deployments/<deployed_model> (see assets.py);
+        # "dataset-uris" is the same for Airflow 2.
+        "asset-uris": [{"schemes": ["dashscope"], "handler": "airflow_provider_dashscope.assets.normalize_uri"}],
+        "dataset-uris": [{"schemes": ["dashscope"], "handler": "airflow_provider_dashscope.assets.normalize_uri"}],
         "connection-types": [
             {
                 "connection-type": "dashscope",

@@ -27,9 +27,27 @@ class DashScopeFineTuneJobLink(BaseOperatorLink):
         # link asks for nothing, since asking Airflow for an XCom that does not exist logs an error. The operator
         # that resumes after deferring, and the operator Airflow 2's webserver passes, know nothing: they read
         # the XCom (which exists, or is quietly None on Airflow 2).
-        pushed = getattr(operator, CONSOLE_URL_ATTR, None)
-        if pushed is False:
-            return ""
-        if isinstance(pushed, str):
-            return pushed
-        return XCom.get_value(key=XCOM_JOB_URL, ti_key=ti_key) or ""
+        return console_url_of(operator, ti_key, XCOM_JOB_URL)
+
+
+def console_url_of(operator: Any, ti_key: TaskInstanceKey, xcom_key: str) -> str:
+    """The URL the operator pushed under ``xcom_key``: asked of the operator that ran first, else of XCom."""
+    pushed = getattr(operator, CONSOLE_URL_ATTR, None)
+    if pushed is False:
+        return ""
+    if isinstance(pushed, str):
+        return pushed
+    return XCom.get_value(key=xcom_key, ti_key=ti_key) or ""
+
+
+#: The XCom key of the console URL of the deployment a task works on.
+XCOM_DEPLOYMENT_URL = "deployment_url"
+
+
+class DashScopeDeploymentLink(BaseOperatorLink):
+    """Link to the deployment in the Model Studio console; available as soon as the task knows its name."""
+
+    name = "DashScope Deployment"
+
+    def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
+        return console_url_of(operator, ti_key, XCOM_DEPLOYMENT_URL)  # as quiet as the job link (see there)

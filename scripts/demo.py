@@ -1,12 +1,16 @@
-"""The demo: run the gate example DAG end to end against the local emulator, then stop everything.
+"""The demo: run the pipeline example DAG end to end against the local emulator, then stop everything.
 
-It starts the emulator on a free loopback port, creates a fine-tune job in it through the provider's hook, runs
-``airflow dags test dashscope_finetune_gate`` (the sensor defers and the trigger polls the emulator), and prints
-what the downstream deploy task received. Everything lives in a temporary AIRFLOW_HOME under ``.demo/``.
+It starts the emulator on a free loopback port (``--strict-file-ids``: a fine-tune must name files that were
+uploaded), runs ``airflow dags test dashscope_finetune_pipeline``: upload the example JSONL file → create a fine-tune
+job → wait in the triggerer → deploy its ``finetuned_output`` → wait in the triggerer until it is RUNNING → report
+what serves. Then it prints, side by side, what the DAG saw (its XComs and asset events, read from Airflow's DB) and
+what the emulator holds (read through the provider's hook). Everything lives in ``.demo/``; the migrated Airflow DB
+is kept there between runs, so a second run skips ``airflow db migrate``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -15,36 +19,27 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEMO_KEY = "sk-demo-emulator-key"
+DAG_ID = "dashscope_finetune_pipeline"
+DAG_FILE = ROOT / "example_dags" / "example_dashscope_finetune_pipeline.py"
+TRAINING_FILE = ROOT / "example_dags" / "data" / "airflow_faq_sft.jsonl"
+#: Emulator clock: a job is PENDING 1 s and trains 4 s; a deployment is PENDING 1 s and DEPLOYING 2 s.
+EMULATOR_TIMES = ["--pending-seconds", "1", "--running-seconds", "4", "--deploy-pending-seconds", "1",
+                  "--deploying-seconds", "2"]  # fmt: skip
 
 
 def start_emulator(workdir: Path) -> tuple[subprocess.Popen, str]:
     port_file = workdir / "emulator.port"
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow_provider_dashscope.emulator",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--port-file",
-            str(port_file),
-            "--api-key",
-            DEMO_KEY,
-            "--pending-seconds",
-            "2",
-            "--running-seconds",
-            "15",
-            "--quiet",
-        ],
+        [sys.executable, "-m", "airflow_provider_dashscope.emulator", "--host", "127.0.0.1", "--port", "0",
+         "--port-file", str(port_file), "--api-key", DEMO_KEY, "--strict-file-ids", *EMULATOR_TIMES, "--quiet"],
         stdout=subprocess.DEVNULL,
         stderr=(workdir / "emulator.log").open("w"),  # the emulator writes to it until it is stopped
-    )
+    )  # fmt: skip
     deadline = time.time() + 30
     while not port_file.exists() or not port_file.read_text().strip():
         if process.poll() is not None or time.time() > deadline:
@@ -53,56 +48,133 @@ def start_emulator(workdir: Path) -> tuple[subprocess.Popen, str]:
     return process, f"http://127.0.0.1:{port_file.read_text().strip()}/api/v1"
 
 
+def migrated_db(workdir: Path, home: Path, env: dict[str, str]) -> None:
+    """Put a migrated metadata DB into ``home``: a copy of the one kept from an earlier run, else a new one."""
+    from airflow import __version__ as airflow_version
+
+    kept = workdir / "db-cache" / f"airflow-{airflow_version}.db"
+    if kept.exists():
+        shutil.copyfile(kept, home / "airflow.db")
+        return
+    print("Creating the Airflow metadata DB (once; later runs reuse it)")
+    subprocess.run([BIN / "airflow", "db", "migrate"], env=env, check=True, capture_output=True)
+    kept.parent.mkdir(exist_ok=True)
+    shutil.copyfile(home / "airflow.db", kept)
+
+
+def what_the_dag_saw() -> tuple[dict[str, dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
+    """The XComs of the latest run (by task) and the asset events its tasks added, from Airflow's DB."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.models.dagrun import DagRun
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        run = session.scalars(select(DagRun).where(DagRun.dag_id == DAG_ID).order_by(DagRun.id.desc())).first()
+        if run is None:
+            return {}, []
+        xcoms: dict[str, dict[str, Any]] = {}
+        rows = session.scalars(select(XComModel).where(XComModel.dag_id == DAG_ID, XComModel.run_id == run.run_id))
+        for row in rows:
+            xcoms.setdefault(row.task_id, {})[row.key] = XComModel.deserialize_value(row)
+        events = session.execute(
+            select(AssetModel.uri, AssetEvent.extra)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .where(AssetEvent.source_dag_id == DAG_ID, AssetEvent.source_run_id == run.run_id)
+            .order_by(AssetEvent.id)
+        ).all()
+    return xcoms, [(uri, dict(extra or {})) for uri, extra in events]
+
+
+def side_by_side(xcoms: dict[str, dict[str, Any]], events: list[tuple[str, dict[str, Any]]]) -> bool:
+    """Print what the DAG saw next to what the emulator holds; True when they agree."""
+    from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
+
+    hook = DashScopeHook()
+    file_id = xcoms.get("upload_training_data", {}).get("return_value")
+    train = xcoms.get("train", {})
+    deploy = xcoms.get("deploy", {})
+    stored = hook.get_file(file_id)
+    job = hook.get_fine_tune_job(train["job_id"])
+    deployment = hook.get_deployment(deploy["deployed_model"])
+    local_md5 = hashlib.md5(TRAINING_FILE.read_bytes()).hexdigest()
+    stored_md5 = stored.md5 or ""
+    trained_on = ", ".join(f"{file[:16]}…" for file in job.training_file_ids)
+    rows = [
+        ("training file", f"{TRAINING_FILE.name}, md5 {local_md5[:12]}…", f"{stored.name}, md5 {stored_md5[:12]}…",
+         stored_md5 == local_md5 and stored.name == TRAINING_FILE.name),
+        ("file_id", file_id, stored.file_id, stored.file_id == file_id),
+        ("fine-tune job", train["job_id"], f"{job.job_id}, trained on {trained_on}",
+         job.training_file_ids == (file_id,)),
+        ("job status", train.get("status"), job.status_text, job.status_text == train.get("status")),
+        ("finetuned_output", train.get("finetuned_output"), job.finetuned_output,
+         job.finetuned_output == train.get("finetuned_output")),
+        ("usage (tokens)", train.get("usage"), job.usage, job.usage == train.get("usage")),
+        ("deployed_model", deploy["deployed_model"], f"{deployment.deployed_model} of {deployment.model_name}",
+         deployment.model_name == job.finetuned_output),
+        ("deployment status", deploy.get("status"),
+         f"{deployment.status_text}, ready {deployment.ready_capacity} of {deployment.capacity}",
+         deployment.status_text == deploy.get("status") == "RUNNING"),
+    ]  # fmt: skip
+    width = max(len(str(saw)) for _, saw, _, _ in rows) + 2
+    print(f"\n{'':20}{'the DAG saw':{width}}the emulator holds")
+    for name, saw, holds, same in rows:
+        print(f"{name:20}{saw!s:{width}}{holds}{'' if same else '   <-- differs'}")
+    print("\nAsset events the run added (a DAG scheduled on their alias starts with this extra):")
+    for uri, extra in events:
+        print(f"  {uri}  {json.dumps(extra, sort_keys=True)}")
+    expected = {
+        f"dashscope://local/models/{job.finetuned_output}",
+        f"dashscope://local/deployments/{deployment.deployed_model}",
+    }
+    return all(same for *_, same in rows) and {uri for uri, _ in events} == expected
+
+
 def main() -> int:
     started = time.time()
     workdir = ROOT / ".demo"
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir()
+    workdir.mkdir(exist_ok=True)
+    for entry in workdir.iterdir():  # a clean run; only the kept DB survives
+        if entry.name != "db-cache":
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    home = workdir / "airflow-home"
+    home.mkdir()
     emulator, base_url = start_emulator(workdir)
     try:
-        env = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "DASHSCOPE_"))}
         env.update(
-            AIRFLOW_HOME=str(workdir / "airflow-home"),
+            AIRFLOW_HOME=str(home),
             AIRFLOW__CORE__LOAD_EXAMPLES="False",
-            AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "example_dags"),
+            AIRFLOW__CORE__DAGS_FOLDER=str(DAG_FILE.parent),
             AIRFLOW_CONN_DASHSCOPE_DEFAULT=json.dumps(
                 {"conn_type": "dashscope", "password": DEMO_KEY, "host": base_url}
             ),
             DASHSCOPE_EXAMPLE_POLL_INTERVAL="1",
         )
-        print(f"Emulator listening at {base_url}")
+        os.environ.clear()
         os.environ.update(env)
-        subprocess.run([BIN / "airflow", "db", "migrate"], env=env, check=True, capture_output=True)
-        from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
-
-        job = DashScopeHook().create_fine_tune_job(
-            model="qwen3-14b", training_file_ids=["file-demo-train"], hyper_parameters={"n_epochs": 3}
-        )
-        print(f"Created fine-tune job {job.job_id} ({job.status_text}); it trains for about 15 s")
+        print(f"Emulator listening at {base_url} (uploaded files only: --strict-file-ids)")
+        migrated_db(workdir, home, env)
 
         log_path = workdir / "dags-test.log"
-        print("Running: airflow dags test dashscope_finetune_gate (the sensor defers; the trigger polls)")
+        print(f"Running: airflow dags test {DAG_ID} (upload, fine-tune and deploy; both waits deferred)")
         with open(log_path, "w") as log:
             result = subprocess.run(
-                [BIN / "airflow", "dags", "test", "dashscope_finetune_gate", "-c", json.dumps({"job_id": job.job_id})],
+                [BIN / "airflow", "dags", "test", DAG_ID, "-f", str(DAG_FILE)],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
         output = log_path.read_text(errors="replace")
         for line in output.splitlines():
-            if re.search(r"deferring|DEFERRED|-> [A-Z]+ after|succeeded: finetuned_output|DEPLOY ", line):
-                print("  " + re.sub(r"\s+\[[\w.]+\].*$", "", line.strip())[:200])
-        received = re.search(r"DEPLOY finetuned_output=(\S+) usage=(\S+)", output)
-        if result.returncode != 0 or not received:
+            if re.search(r"Uploaded |Submitted |Created deployment|-> [A-Z]+ after|Asset event|^SERVING ", line):
+                print("  " + re.sub(r"\s+\[[\w.]+\].*$", "", re.sub(r"^\S+Z \[\w+\s*\] ", "", line.strip()))[:160])
+        if result.returncode != 0 or "SERVING " not in output:
             print(f"The DAG run failed (exit code {result.returncode}); full log: {log_path}")
             return 1
-        final = DashScopeHook().get_fine_tune_job(job.job_id)
-        print()
-        print(f"The deploy task received finetuned_output={received.group(1)} usage={received.group(2)}")
-        print(f"The emulator reports      finetuned_output={final.finetuned_output} usage={final.usage}")
-        print(f"Demo finished in {time.time() - started:.0f} s; full log: {log_path}")
-        ok = received.group(1) == final.finetuned_output and received.group(2) == str(final.usage)
+        ok = side_by_side(*what_the_dag_saw())
+        print(f"\nDemo finished in {time.time() - started:.0f} s; full log: {log_path}")
         return 0 if ok else 1
     finally:
         emulator.terminate()

@@ -3,7 +3,7 @@
 Usage: ``python tests/_dag_runner.py DAG_ID [CONF_JSON]``. The caller sets AIRFLOW_HOME (a migrated DB), the DAGs
 folder and the connections. The last stdout line is ``DAG_RESULT {...}``: the run state; each task's state and try
 number; every XCom value; each task's console link; every rendered template field; the trigger rows still stored;
-and each task instance's ``next_kwargs``. The exit code is the CLI's (0 when the run succeeded, 1 when it failed),
+each task instance's ``next_kwargs``; and the asset (dataset) events the run's tasks added. The exit code is the CLI's (0 when the run succeeded, 1 when it failed),
 2 when the CLI itself crashed. Used by tests/dags and tests/reliability.
 """
 
@@ -43,6 +43,7 @@ EMPTY = {
     "rendered": {},
     "triggers": [],
     "next_kwargs": {},
+    "asset_events": [],
 }
 
 
@@ -63,9 +64,9 @@ def _report(dag_id: str) -> dict:
 
         airflow_3 = False
 
-    from airflow_provider_dashscope.operators.dashscope import DashScopeFineTuneJobLink
+    from airflow_provider_dashscope.links import DashScopeDeploymentLink, DashScopeFineTuneJobLink
 
-    link = DashScopeFineTuneJobLink()
+    job_link, deployment_link = DashScopeFineTuneJobLink(), DashScopeDeploymentLink()
     with create_session() as session:
         run = session.scalars(select(DagRun).where(DagRun.dag_id == dag_id).order_by(DagRun.id.desc())).first()
         if run is None:
@@ -80,12 +81,13 @@ def _report(dag_id: str) -> dict:
             xcom.setdefault(row.task_id, {})[row.key] = value
         links = {}
         for ti in tis:
-            if airflow_3:  # the task runner stores each extra link as an XCom when the task ends or defers
-                url = xcom.get(ti.task_id, {}).get(link.xcom_key)
-            else:  # Airflow 2 evaluates the link on demand, from the job_url XCom
-                url = link.get_link(None, ti_key=ti.key)
-            if url:
-                links[ti.task_id] = url
+            for link in (job_link, deployment_link):
+                if airflow_3:  # the task runner stores each extra link as an XCom when the task ends or defers
+                    url = xcom.get(ti.task_id, {}).get(link.xcom_key)
+                else:  # Airflow 2 evaluates the link on demand, from the job_url/deployment_url XCom
+                    url = link.get_link(None, ti_key=ti.key)
+                if url:
+                    links[ti.task_id] = url
         rendered = {
             row.task_id: row.rendered_fields
             for row in session.scalars(
@@ -106,7 +108,31 @@ def _report(dag_id: str) -> dict:
             "rendered": rendered,
             "triggers": triggers,
             "next_kwargs": {ti.task_id: repr(ti.next_kwargs) for ti in tis},
+            "asset_events": _asset_events(session, dag_id, run.run_id, airflow_3),
         }
+
+
+def _asset_events(session, dag_id: str, run_id: str, airflow_3: bool) -> list:
+    """``{"task_id", "uri", "extra"}`` of each asset (Airflow 2: dataset) event the run's tasks added, in order."""
+    from sqlalchemy import select
+
+    if airflow_3:
+        from airflow.models.asset import AssetEvent as Event
+        from airflow.models.asset import AssetModel as Target
+
+        target_id = Event.asset_id
+    else:
+        from airflow.models.dataset import DatasetEvent as Event
+        from airflow.models.dataset import DatasetModel as Target
+
+        target_id = Event.dataset_id
+    rows = session.execute(
+        select(Event.source_task_id, Target.uri, Event.extra)
+        .join(Target, Target.id == target_id)
+        .where(Event.source_dag_id == dag_id, Event.source_run_id == run_id)
+        .order_by(Event.id)
+    ).all()
+    return [{"task_id": task_id, "uri": uri, "extra": dict(extra or {})} for task_id, uri, extra in rows]
 
 
 if __name__ == "__main__":

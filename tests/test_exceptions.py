@@ -41,6 +41,10 @@ def example(cls: type[DashScopeError]) -> DashScopeError:
                    request_id="req-8")
     if issubclass(cls, (FineTuneJobError, FineTuneJobTimeoutError)):
         return cls("job ended", job_id="ft-1", job_status="FAILED")
+    if issubclass(cls, (exceptions.DeploymentError, exceptions.DeploymentTimeoutError)):
+        return cls("deployment ended", deployed_model="qwen3-14b-ft-1", deployment_status="FAILED")
+    if issubclass(cls, exceptions.TrainingFileError):
+        return cls("training file t.jsonl, line 3: is blank", path="t.jsonl", line_number=3)
     return cls("plain message")
 
 

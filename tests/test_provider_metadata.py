@@ -162,3 +162,42 @@ def first_import_results(tmp_path_factory) -> dict[str, tuple[int, str]]:
 def test_each_provider_module_imports_first_in_a_fresh_interpreter(first_import_results, module: str) -> None:
     returncode, stderr = first_import_results[module]
     assert returncode == 0, stderr[-2000:]
+
+
+def test_every_module_and_extra_link_in_the_metadata_imports_and_the_new_classes_are_listed() -> None:
+    import importlib
+
+    info = get_provider_info()
+    modules = [module for kind in ("hooks", "operators", "sensors", "triggers") for entry in info[kind]
+               for module in entry["python-modules"]]  # fmt: skip
+    assert {
+        "airflow_provider_dashscope.operators.files",
+        "airflow_provider_dashscope.operators.deployments",
+        "airflow_provider_dashscope.sensors.deployments",
+        "airflow_provider_dashscope.triggers.deployments",
+    } <= set(modules)
+    for module in modules:
+        importlib.import_module(module)
+    for path in info["extra-links"]:
+        module, _, name = path.rpartition(".")
+        assert getattr(importlib.import_module(module), name).name
+    assert "airflow_provider_dashscope.links.DashScopeDeploymentLink" in info["extra-links"]
+
+
+def test_the_dashscope_uri_scheme_is_registered_for_assets_and_datasets() -> None:
+    from urllib.parse import urlsplit
+
+    from airflow_provider_dashscope.assets import normalize_uri
+
+    info = get_provider_info()
+    for key in ("asset-uris", "dataset-uris"):
+        (entry,) = info[key]
+        assert entry == {"schemes": ["dashscope"], "handler": "airflow_provider_dashscope.assets.normalize_uri"}
+    assert normalize_uri(urlsplit("dashscope://CN-Beijing/models/m")).netloc == "cn-beijing"
+
+
+def test_airflow_uses_the_registered_handler_for_dashscope_uris() -> None:
+    from airflow.providers.common.compat.assets import Asset
+
+    asset = Asset(uri="dashscope://CN-Beijing/models/qwen3-14b-ft-1")
+    assert asset.uri == "dashscope://cn-beijing/models/qwen3-14b-ft-1"

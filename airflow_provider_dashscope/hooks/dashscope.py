@@ -16,6 +16,8 @@ from airflow_provider_dashscope import __version__
 from airflow_provider_dashscope._config import ClientConfig, build_config
 from airflow_provider_dashscope._console import job_console_url
 from airflow_provider_dashscope.exceptions import DashScopeConfigError
+from airflow_provider_dashscope.hooks._deployments import DeploymentsMixin
+from airflow_provider_dashscope.hooks._files import FilesMixin
 from airflow_provider_dashscope.resources import fine_tunes
 
 if TYPE_CHECKING:
@@ -46,9 +48,10 @@ def _user_agent() -> str:
     )
 
 
-class DashScopeHook(BaseHook):
+class DashScopeHook(FilesMixin, DeploymentsMixin, BaseHook):
     """
-    Talk to the DashScope (Alibaba Cloud Model Studio) API.
+    Talk to the DashScope (Alibaba Cloud Model Studio) API: fine-tunes (here), files (:class:`FilesMixin`) and
+    deployments (:class:`DeploymentsMixin`).
 
     The connection (type ``dashscope``) holds the API key in its password and, optionally, the API base URL in
     its host (default ``https://dashscope-intl.aliyuncs.com/api/v1``). Extras: ``region``, ``workspace``,

@@ -1,6 +1,8 @@
-"""Typed, deeply immutable models of DashScope answers. See :mod:`.fine_tunes`."""
+"""Typed, deeply immutable models of DashScope answers. See :mod:`.fine_tunes`, :mod:`.files`, :mod:`.deployments`."""
 
 from airflow_provider_dashscope.models._fields import FrozenDict, parse_api_time
+from airflow_provider_dashscope.models.deployments import Deployment, DeploymentPage, DeploymentStatus
+from airflow_provider_dashscope.models.files import DashScopeFile, DashScopeFilePage
 from airflow_provider_dashscope.models.fine_tunes import (
     DEFAULT_API_TIME_ZONE,
     TERMINAL_STATUSES,
@@ -14,6 +16,11 @@ from airflow_provider_dashscope.models.fine_tunes import (
 __all__ = [
     "DEFAULT_API_TIME_ZONE",
     "TERMINAL_STATUSES",
+    "DashScopeFile",
+    "DashScopeFilePage",
+    "Deployment",
+    "DeploymentPage",
+    "DeploymentStatus",
     "FineTuneJob",
     "FineTuneJobLogs",
     "FineTuneJobPage",

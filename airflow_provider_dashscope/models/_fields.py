@@ -122,6 +122,15 @@ def opt_int(value: Any) -> int | None:
     return None
 
 
+def _opt_bool(value: Any, time_zone: str) -> bool | None:
+    """A JSON boolean (or ``"true"``/``"false"``), else ``None``."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
 def _str_tuple(value: Any, time_zone: str) -> tuple[str, ...]:
     if isinstance(value, list):
         return tuple(str(v) for v in value if v is not None)
@@ -138,6 +147,7 @@ def _mapping(value: Any, time_zone: str) -> FrozenDict:
 CONVERTERS: dict[str, Callable[[Any, str], Any]] = {
     "str | None": _opt_str,
     "int | None": lambda value, _tz: opt_int(value),
+    "bool | None": _opt_bool,
     "tuple[str, ...]": _str_tuple,
     "pendulum.DateTime | None": parse_api_time,
     "Mapping[str, Any]": _mapping,

@@ -70,7 +70,20 @@ class _FineTuneJobWaitOperator(FineTuneJobWaitMixin, BaseOperator):
         result = self.wait_policy.result_of(job.summary())
         for key in self.wait_policy.xcom_keys:
             self._push(context, key, result[key])
+        if job.status == JobStatus.SUCCEEDED:
+            self._on_success(context, result)
         return result
+
+    def _on_success(self, context: Context, result: dict[str, Any]) -> None:
+        """When ``outlets`` include an asset alias: an asset event for the model the job produced."""
+        if not result.get("finetuned_output"):
+            return
+        from airflow_provider_dashscope.assets import add_asset_events, model_uri, region_of
+
+        region = region_of(self.hook.config)
+        extra = {key: result.get(key) for key in ("job_id", "model", "base_model", "finetuned_output", "usage")}
+        extra.update(status=result.get("status"), region=region)
+        add_asset_events(self, context, model_uri(region, str(result["finetuned_output"])), extra)
 
 
 class DashScopeFineTuneJobOperator(_FineTuneJobWaitOperator):

@@ -15,7 +15,8 @@ random source are passed in, so every rule can be driven in a test without a soc
   ``max_consecutive_failures`` polls in a row have failed; an answer resets the count. Each poll is one HTTP
   attempt, so the budget counts requests in every mode.
 * **Fatal answers.** 404 and every other non-transient error (bad key, bad request) end the wait at once, as does
-  an exception that is not a DashScope error (a bug), which is logged with its traceback.
+  an exception that is not a DashScope error (a bug), which is logged with its traceback. A policy may make a 404
+  the end it waits for (``gone_outcome``: a deletion is over when the resource is gone).
 * **Statuses.** The policy maps a status to an outcome; a status it does not know never ends the wait.
 * **Deadline.** Never sleeps past ``deadline`` (epoch seconds); at the deadline the wait ends with a timeout.
 * **Logging.** One INFO line per status change, one WARNING per tolerated failure, one ERROR when giving up: returned
@@ -181,6 +182,18 @@ class WaitMachine(Generic[R]):
 
     def _on_error(self, error: BaseException, now: float) -> list[LogLine]:
         kind, rid = self.policy.kind, self.resource_id
+        if isinstance(error, NotFoundError) and self.policy.gone_outcome is not None:
+            self.failures = 0
+            self._finish(
+                self._make_event(
+                    self.policy.gone_outcome,
+                    f"{kind} {rid} is gone (HTTP 404)",
+                    http_status=404,
+                    request_id=error.request_id,
+                )
+            )
+            elapsed = now - self.started_at
+            return [LogLine(logging.INFO, "%s %s: %s -> gone after %.0f s", (kind, rid, self.status, elapsed))]
         fatal = not isinstance(error, DashScopeError) or not is_transient(error) or isinstance(error, NotFoundError)
         if not fatal:
             self.failures += 1

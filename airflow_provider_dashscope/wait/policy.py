@@ -17,6 +17,8 @@ class WaitPolicy(Generic[R]):
 
     ``outcome_of`` maps a status to how the wait ends (``None``: keep waiting), so "ready" may be a status that is
     not final for the API (a deployment is ready when RUNNING). A status the policy does not know is never an end.
+    ``gone_outcome`` says what a 404 means: by default an error (the resource is unknown), but for a wait on a
+    deletion it is the end being waited for.
     """
 
     #: A capitalised noun for log lines and messages: ``Fine-tune job``.
@@ -35,6 +37,8 @@ class WaitPolicy(Generic[R]):
     xcom_keys: tuple[str, ...]
     #: The exception a task raises for an event that is not a success (given the event, as a policy sees it).
     error_of: Callable[[WaitEvent], Exception]
+    #: How a 404 ends the wait: ``None`` makes it an error; a deletion's wait makes it ``Outcome.SUCCESS``.
+    gone_outcome: Outcome | None = None
 
     def result_of(self, summary: Mapping[str, Any] | None) -> dict[str, Any]:
         """The small dict a task returns, from the summary an event carries."""

@@ -78,6 +78,9 @@ class ResourceWaitMixin(Generic[R]):
     def _on_timeout(self, event: WaitEvent) -> None:
         """Called before failing on a timed-out wait (e.g. to cancel work this task started)."""
 
+    def _on_success(self, context: Context, result: dict[str, Any]) -> None:
+        """Called when the wait ended well, with the result the task returns (e.g. to add asset events)."""
+
     def _wait_timeout(self) -> float | None:
         """Seconds the wait may take (the task's ``timeout``); ``None`` for no bound."""
         timeout = getattr(self, "timeout", None)
@@ -179,6 +182,7 @@ class ResourceWaitMixin(Generic[R]):
         result = policy.result_of(event.resource)
         for key in policy.xcom_keys:
             self._push(context, key, result.get(key))
+        self._on_success(context, result)
         return result
 
     def _fail(self, context: Context, event: WaitEvent) -> NoReturn:

@@ -212,3 +212,46 @@ BOUNDS: tuple[Bound, ...] = (
     ),
     Bound("drip_chunked", "Slow drip, chunked (1 byte every 0.3 s)"),
 )
+
+
+@dataclass(frozen=True)
+class RouteFault:
+    """One row of the "Files and deployments" table: a fault on one of those routes and what a user sees.
+
+    Each row is checked by the test of the same ``key`` in tests/reliability/test_route_faults.py.
+    """
+
+    key: str
+    name: str  #: the row's name in docs/reliability.md
+
+    def __str__(self) -> str:
+        return self.key
+
+
+#: Rows of the "Files and deployments" table.
+ROUTE_FAULTS: tuple[RouteFault, ...] = (
+    RouteFault("upload_503", "Upload answered 503"),
+    RouteFault("upload_429", "Upload throttled (429), 2 in a row"),
+    RouteFault("upload_refused", "Upload to a port nothing listens on"),
+    RouteFault("upload_reset", "Upload: connection reset before any response"),
+    RouteFault("upload_stored_then_dropped", "Upload stored, then the connection dropped (and the task retried)"),
+    RouteFault("upload_malformed", "Upload answered 200 with malformed JSON"),
+    RouteFault("upload_quota", "Upload over the account's storage (failed_uploads)"),
+    RouteFault("get_file_503", "File get answered 503, 3 in a row"),
+    RouteFault("file_not_found", "Get or delete of an unknown file (400 File not found.)"),
+    RouteFault("create_deployment_503", "Deployment create answered 503"),
+    RouteFault("create_deployment_429", "Deployment create throttled (429), 3 in a row"),
+    RouteFault("create_deployment_500_after", "Deployment created, then answered 500 (and the task retried)"),
+    RouteFault("create_deployment_conflict", "Deployment create of a model deployed already (409)"),
+    RouteFault("create_deployment_unknown_model", "Deployment create of an unknown model (404)"),
+    RouteFault("wait_503_recover", "Deployment wait: 503, 3 in a row"),
+    RouteFault("wait_503_forever", "Deployment wait: 503 forever"),
+    RouteFault("wait_retry_after", "Deployment wait: 429 with Retry-After: 86400"),
+    RouteFault("wait_missing_status", "Deployment wait: 200 without output.status"),
+    RouteFault("wait_unknown_status", "Deployment wait: unknown status (HIBERNATING)"),
+    RouteFault("wait_failed", "Deployment ends FAILED"),
+    RouteFault("wait_not_found", "Deployment wait on an unknown deployment (404)"),
+    RouteFault("delete_503", "Deployment delete answered 503, 3 in a row"),
+    RouteFault("delete_gone", "Delete of a deployment that is gone already (404)"),
+    RouteFault("deletion_wait_503", "Deletion wait: 503, 3 in a row, then gone"),
+)

@@ -147,7 +147,48 @@ BAD_INPUTS: tuple[BadInput, ...] = (
             "export DASHSCOPE_API_KEY",
         ),
     ),
-)
+    # The upload operator: files are checked at the start of execute (the path is the worker's), before any byte.
+    BadInput("file_missing", "`path` missing, not a regular file", "file", "missing",
+             expected=("does not exist; check the path",)),
+    BadInput("file_directory", "`path` missing, not a regular file", "file", "directory",
+             expected=("is not a regular file; give the path of one file to upload",)),
+    BadInput("file_empty", "`path` missing, not a regular file", "file", b"", expected=("is empty",)),
+    BadInput("file_not_json", "a training file that is not JSONL", "file", b'{"messages": []}\n[1]\n',
+             expected=("line 1: 'messages' must be a non-empty list",)),
+    BadInput("file_array_line", "a training file that is not JSONL", "file", b"[1]\n",
+             expected=("line 1: is a JSON array, not an object", "one JSON object per line")),
+    BadInput("file_blank_line", "a training file that is not JSONL", "file", b'{"a": 1}\n\n',
+             expected=("line 2: is blank",)),
+    BadInput("file_no_role", "a training file that is not JSONL", "file", b'{"messages": [{"content": "x"}]}\n',
+             expected=("line 1: messages[0] has no 'role'",)),
+    BadInput("file_latin1", "a training file that is not JSONL", "file", b'{"a": "caf\xe9"}\n',
+             expected=("line 1: is not UTF-8 text",)),
+    BadInput("file_too_large", "a file over the size limit", "file", "too_large",
+             expected=("over the", "limit of the upload API for purpose 'fine-tune'", "split it into smaller files")),
+    # Deployments: literal values at parse, templated ones at the start of execute.
+    BadInput("model_empty", "`model_name` or `deployed_model` empty", "model", "",
+             expected=("is empty",)),
+    BadInput("model_none", "`model_name` or `deployed_model` empty", "model", None,
+             expected=("must be a string, got NoneType None",)),
+    BadInput("model_path", "`model_name` or `deployed_model` empty", "model", "../fine-tunes",
+             expected=("'../fine-tunes' is not a valid", "'/'")),
+    BadInput("model_space", "`model_name` or `deployed_model` empty", "model", "my model",
+             expected=("'my model' is not a valid", "whitespace")),
+    BadInput("model_missing_text", "`model_name` or `deployed_model` empty", "model", "None",
+             expected=("is 'None'",)),
+    BadInput("capacity_zero", "`capacity` not a positive integer", "capacity", 0,
+             expected=("capacity must be a positive integer below 1000", "got 0")),
+    BadInput("capacity_text", "`capacity` not a positive integer", "capacity", "2",
+             expected=("capacity must be a positive integer below 1000", "got '2'")),
+    BadInput("capacity_float", "`capacity` not a positive integer", "capacity", 1.5, expected=("got 1.5",)),
+    BadInput("capacity_huge", "`capacity` not a positive integer", "capacity", 1000, expected=("got 1000",)),
+    BadInput("suffix_long", "a `suffix` the API would refuse", "suffix", "ninechars",
+             expected=("suffix must be 1 to 8 lower-case letters or digits", "got 'ninechars'")),
+    BadInput("suffix_upper", "a `suffix` the API would refuse", "suffix", "V2",
+             expected=("suffix must be 1 to 8 lower-case letters or digits", "got 'V2'")),
+    BadInput("suffix_dash", "a `suffix` the API would refuse", "suffix", "a-b",
+             expected=("suffix must be 1 to 8",)),
+)  # fmt: skip
 
 OPERATORS = {
     "sensor": DashScopeFineTuneJobSensor,
@@ -189,7 +230,7 @@ def test_every_readme_bad_input_row_is_tested():
     readme = (REPO / "README.md").read_text()
     section = readme.split("## Bad input", 1)[1].split("\n## ", 1)[0]
     table_rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| Input")]
-    assert len(table_rows) == 10, table_rows
+    assert len(table_rows) == 16, table_rows
     for line in table_rows:
         assert any(line.startswith("| " + row.readme_row) for row in BAD_INPUTS), f"untested README row: {line}"
     for row in BAD_INPUTS:
@@ -335,3 +376,103 @@ def test_a_bad_connection_fails_at_the_start_of_execute_before_any_request(row: 
     check_message(row, info.value)
     assert conn.request_count() == 0
     assert json.dumps(operator.dashscope_conn_id) and KEY not in repr(operator.__dict__)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Files, deployments: the upload operator, the deploy and delete operators, the deployment sensor
+# ------------------------------------------------------------------------------------------------------------------
+def bad_file(tmp_path: Path, value: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A file (or a path) that is wrong the way ``value`` says."""
+    if value == "missing":
+        return str(tmp_path / "missing.jsonl")
+    if value == "directory":
+        return str(tmp_path)
+    path = tmp_path / "train.jsonl"
+    if value == "too_large":
+        from airflow_provider_dashscope import _training_file
+
+        monkeypatch.setitem(_training_file.MAX_FILE_BYTES, "fine-tune", 64)  # the check is the same at 300 MiB
+        value = b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n'
+    path.write_bytes(value)
+    return str(path)
+
+
+@pytest.mark.parametrize("row", [r for r in BAD_INPUTS if r.kind == "file"], ids=lambda r: r.key)
+def test_a_bad_file_fails_the_upload_at_execute_before_any_request(row: BadInput, conn, tmp_path, monkeypatch):
+    from airflow_provider_dashscope.exceptions import TrainingFileError
+    from airflow_provider_dashscope.operators.files import DashScopeUploadFileOperator
+
+    path = bad_file(tmp_path, row.value, monkeypatch)
+    operator = DashScopeUploadFileOperator(task_id="upload", path="{{ params.path }}")
+    ctx = context(params={"path": path})
+    operator.render_template_fields(ctx)
+    with pytest.raises(TrainingFileError) as info:
+        operator.execute(ctx)
+    check_message(row, info.value)
+    assert path.split("/")[-1] in str(info.value)  # the message names the file
+    assert conn.request_count() == 0
+
+
+def deployment_tasks(value: Any) -> list:
+    from airflow_provider_dashscope.operators.deployments import (
+        DashScopeDeleteDeploymentOperator,
+        DashScopeDeployModelOperator,
+    )
+    from airflow_provider_dashscope.sensors.deployments import DashScopeDeploymentSensor
+
+    return [
+        lambda: DashScopeDeployModelOperator(task_id="deploy", model_name=value),
+        lambda: DashScopeDeploymentSensor(task_id="serving", deployed_model=value),
+        lambda: DashScopeDeleteDeploymentOperator(task_id="undeploy", deployed_model=value),
+    ]
+
+
+@pytest.mark.parametrize("row", [r for r in BAD_INPUTS if r.kind == "model"], ids=lambda r: r.key)
+def test_a_bad_model_name_or_deployed_model_fails_at_parse(row: BadInput):
+    from airflow.providers.common.compat.sdk import DAG
+
+    for index, build_task in enumerate(deployment_tasks(row.value)):
+        with DAG(dag_id=f"bad_{row.key}_{index}", schedule=None, start_date=datetime(2026, 1, 1)):
+            with pytest.raises(DashScopeConfigError) as info:
+                build_task()
+        check_message(row, info.value)
+        assert ("model_name" if index == 0 else "deployed_model") in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "row", [r for r in BAD_INPUTS if r.kind == "model" and isinstance(r.value, str) and r.value], ids=lambda r: r.key
+)
+def test_a_templated_model_name_or_deployed_model_fails_at_execute_before_any_request(row: BadInput, conn):
+    for build_task in deployment_tasks("{{ params.name }}"):
+        operator = build_task()  # fine at parse: the value is not known yet
+        ctx = context(params={"name": row.value})
+        operator.render_template_fields(ctx)
+        with pytest.raises(DashScopeConfigError) as info:
+            operator.execute(ctx)
+        check_message(row, info.value)
+    assert conn.request_count() == 0
+
+
+@pytest.mark.parametrize("row", [r for r in BAD_INPUTS if r.kind in ("capacity", "suffix")], ids=lambda r: r.key)
+def test_a_bad_capacity_or_suffix_fails_at_parse(row: BadInput):
+    from airflow.providers.common.compat.sdk import DAG
+
+    from airflow_provider_dashscope.operators.deployments import DashScopeDeployModelOperator
+
+    with DAG(dag_id=f"bad_{row.key}", schedule=None, start_date=datetime(2026, 1, 1)):
+        with pytest.raises(DashScopeConfigError) as info:
+            DashScopeDeployModelOperator(task_id="deploy", model_name="qwen3-14b", **{row.kind: row.value})
+    check_message(row, info.value)
+
+
+@pytest.mark.parametrize("row", [r for r in BAD_INPUTS if r.kind == "suffix"], ids=lambda r: r.key)
+def test_a_templated_suffix_fails_at_execute_before_any_request(row: BadInput, conn):
+    from airflow_provider_dashscope.operators.deployments import DashScopeDeployModelOperator
+
+    operator = DashScopeDeployModelOperator(task_id="deploy", model_name="qwen3-14b", suffix="{{ params.suffix }}")
+    ctx = context(params={"suffix": row.value})
+    operator.render_template_fields(ctx)
+    with pytest.raises(DashScopeConfigError) as info:
+        operator.execute(ctx)
+    check_message(row, info.value)
+    assert conn.request_count() == 0

@@ -45,3 +45,12 @@ def test_readme_bad_input_section_links_to_the_page():
     readme = (REPO / "README.md").read_text()
     section = readme.split("## Bad input", 1)[1].split("\n## ", 1)[0]
     assert "(docs/reliability.md)" in section
+
+
+def test_the_files_and_deployments_table_has_exactly_one_row_per_route_fault():
+    from ._faults import ROUTE_FAULTS
+
+    rows = table_rows("Files and deployments")
+    assert set(rows) == {fault.name for fault in ROUTE_FAULTS}
+    for line in rows.values():
+        assert len([cell for cell in line.split("|")[1:-1] if cell.strip()]) == 3, line  # fault, injection, outcome

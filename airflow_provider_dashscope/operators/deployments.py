@@ -1,0 +1,266 @@
+"""Operators that deploy a model (and wait until it serves) and delete a deployment (and wait until it is gone)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.providers.common.compat.sdk import BaseOperator, conf
+
+from airflow_provider_dashscope._arguments import (
+    DEFAULT_MAX_CONSECUTIVE_FAILURES,
+    DEFAULT_POLL_INTERVAL,
+    DEFAULT_TIMEOUT,
+    check_id_arg,
+    check_interval,
+    check_max_failures,
+    check_rendered_id,
+    check_seconds,
+    is_templated,
+    template_of,
+)
+from airflow_provider_dashscope._task_identity import run_start, try_number
+from airflow_provider_dashscope.exceptions import NotFoundError
+from airflow_provider_dashscope.links import DashScopeDeploymentLink
+from airflow_provider_dashscope.resources.deployments import (
+    MODEL_NAME_HINT,
+    check_api_fields,
+    check_capacity,
+    check_plan,
+    check_suffix,
+    create_deployment_request,
+    validate_model_name,
+)
+from airflow_provider_dashscope.wait.deployment_task import DeploymentWaitMixin
+from airflow_provider_dashscope.wait.deployments import DEPLOYMENT_DELETED, NEVER_RUNNING
+
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import Context
+
+    from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
+    from airflow_provider_dashscope.models import Deployment
+    from airflow_provider_dashscope.wait.events import WaitEvent
+
+__all__ = ["DashScopeDeleteDeploymentOperator", "DashScopeDeployModelOperator", "DashScopeDeploymentLink"]
+
+
+class _DeploymentOperator(DeploymentWaitMixin, BaseOperator):
+    """The wait arguments the deployment operators share."""
+
+    operator_extra_links = (DashScopeDeploymentLink(),)
+    ui_color = "#ff6a00"
+
+    def __init__(
+        self,
+        *,
+        dashscope_conn_id: str = "dashscope_default",
+        wait_for_completion: bool = True,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        timeout: float | timedelta | None = DEFAULT_TIMEOUT,
+        max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
+        soft_fail: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.dashscope_conn_id = dashscope_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poll_interval = check_interval(poll_interval)
+        self.timeout = check_seconds("timeout", timeout, allow_zero=True, allow_none=True)
+        self.max_consecutive_failures = check_max_failures(max_consecutive_failures)
+        self.soft_fail = soft_fail
+        if deferrable and not wait_for_completion:
+            self.log.warning("deferrable=True has no effect with wait_for_completion=False")
+
+
+class DashScopeDeployModelOperator(_DeploymentOperator):
+    """
+    Deploy a model (typically a fine-tune's ``finetuned_output``), push its ``deployed_model`` at once, then wait
+    until it is RUNNING (deferrable or not) and push ``status``.
+
+    A deployment that ends ``FAILED``, or in another status from which it does not become RUNNING (``STOPPED``,
+    ``DELETING``...), fails the task without retries; the message names the status and the request id. The
+    return value is ``{"deployed_model", "model_name", "base_model", "status", "capacity", "ready_capacity",
+    "plan", "gmt_create", "gmt_modified"}``. When the task's ``outlets`` include an asset alias, it adds an asset
+    event ``dashscope://<region>/deployments/<deployed_model>`` (see :mod:`airflow_provider_dashscope.assets`)
+    once the deployment serves.
+
+    **Retries.** On a retry of the task (``reattach_on_retry``, the default), the deployment the earlier try
+    created is re-attached instead of paying for a second one: a deployment of this ``model_name`` (named
+    ``<model_name>-<suffix>`` when a ``suffix`` is given) created since this DAG run started (the API's
+    ``gmt_create``, read in the connection's ``time_zone``, with 5 minutes' margin) that can still serve (not
+    ``FAILED``, ``STOPPED``, ``DELETING``...). A deployment is never deleted by this operator (not on kill, not on
+    timeout): use :class:`DashScopeDeleteDeploymentOperator`.
+
+    :param model_name: The model to deploy (templated): a base model id or a fine-tune's ``finetuned_output``.
+    :param capacity: Capacity units (an integer from 1 to 999, a multiple of the model's base capacity).
+    :param plan: The billing plan, e.g. ``lora``, ``mu``, ``ptu`` (templated); the API's default when ``None``.
+    :param suffix: Up to 8 lower-case letters or digits added to the deployed model's name (templated); needed to
+        deploy a model that is deployed already.
+    :param api_fields: Further fields of the create call, e.g. ``{"deploy_spec": "MU1", "billing_method":
+        "POST_PAY"}`` (templated, shown as JSON).
+    :param wait_for_completion: Wait until it serves (default); ``False`` returns once it is created.
+    :param deferrable: Wait in the triggerer. Defaults to ``[operators] default_deferrable``.
+    :param poll_interval: Seconds between checks.
+    :param timeout: Seconds to wait at most (also bounded by ``execution_timeout``); ``None`` for no bound.
+    :param max_consecutive_failures: Failed polls in a row (network, 429, 5xx) tolerated before failing.
+    :param soft_fail: Skip instead of failing when the deployment fails or the wait times out.
+    :param reattach_on_retry: Re-attach to the earlier try's deployment instead of creating another.
+    """
+
+    template_fields: Sequence[str] = ("model_name", "plan", "suffix", "api_fields", "dashscope_conn_id")
+    template_fields_renderers: ClassVar[dict[str, str]] = {"api_fields": "json"}
+
+    #: Deployments looked at, newest first, when searching for an earlier try's deployment.
+    REATTACH_SCAN_LIMIT = 500
+    #: How long before the DAG run's start a deployment may have been created and still be an earlier try's.
+    REATTACH_MARGIN = timedelta(minutes=5)
+
+    def __init__(
+        self,
+        *,
+        model_name: str,
+        capacity: int = 1,
+        plan: str | None = None,
+        suffix: str | None = None,
+        api_fields: dict[str, Any] | None = None,
+        reattach_on_retry: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        check_id_arg(model_name, validate_model_name, field_name="model_name", hint=MODEL_NAME_HINT)
+        check_capacity(capacity)
+        if not is_templated(suffix):
+            check_suffix(suffix)
+        if not is_templated(plan):
+            check_plan(plan)
+        if api_fields is None or isinstance(api_fields, dict):
+            check_api_fields(api_fields)
+        self.model_name = model_name
+        self._model_name_template = template_of(model_name)
+        self.capacity = capacity
+        self.plan = plan
+        self.suffix = suffix
+        self.api_fields = api_fields
+        self.reattach_on_retry = reattach_on_retry
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        self.model_name = check_rendered_id(
+            self.model_name,
+            validate_model_name,
+            field_name="model_name",
+            template=self._model_name_template,
+            hint=MODEL_NAME_HINT,
+        )
+        suffix = self.suffix or None  # a template that rendered to nothing means no suffix
+        plan = self.plan or None
+        request = create_deployment_request(  # validates the rendered arguments before any request
+            self.model_name, capacity=self.capacity, plan=plan, suffix=suffix, api_fields=self.api_fields
+        )
+        assert request.body is not None
+        hook = self.hook
+        deployment = self._find_earlier_deployment(context, hook, suffix) if self.reattach_on_retry else None
+        if deployment is not None:
+            self.log.info(
+                "Re-attaching to deployment %s (%s) from an earlier try", deployment.deployed_model, deployment.status
+            )
+        else:
+            body = dict(request.body)
+            model_name = body.pop("model_name")
+            deployment = hook.create_deployment(model_name, **body)
+            self.log.info(
+                "Created deployment %s of model %s (capacity %s, %s; request_id=%s)",
+                deployment.deployed_model,
+                deployment.model_name or self.model_name,
+                deployment.capacity,
+                deployment.status_text,
+                deployment.request_id,
+            )
+        self._announce(context, deployment.deployed_model)
+        if self.wait_for_completion:
+            return self._wait_on(context, deployment.deployed_model, deployment)
+        self.log.info("Deployment %s is %s (not waiting)", deployment.deployed_model, deployment.status_text)
+        result = self.wait_policy.result_of(deployment.summary())
+        for key in self.wait_policy.xcom_keys:
+            self._push(context, key, result[key])
+        if deployment.is_running:
+            self._on_success(context, result)
+        return result
+
+    def _find_earlier_deployment(self, context: Context, hook: DashScopeHook, suffix: str | None) -> Deployment | None:
+        if try_number(context) <= 1:
+            return None
+        started = run_start(context)
+        if started is None:
+            self.log.info("No DAG run start time in the context: not looking for an earlier try's deployment")
+            return None
+        created_after = started - self.REATTACH_MARGIN
+        for seen, deployment in enumerate(hook.iter_deployments(page_size=100)):
+            if seen >= self.REATTACH_SCAN_LIMIT:
+                break
+            if deployment.model_name != self.model_name:
+                continue
+            if suffix is not None and not deployment.deployed_model.endswith(f"-{suffix}"):
+                continue
+            if deployment.gmt_create is None or deployment.gmt_create < created_after:
+                continue
+            if deployment.status not in NEVER_RUNNING:
+                return deployment
+        return None
+
+    def _on_success(self, context: Context, result: dict[str, Any]) -> None:
+        from airflow_provider_dashscope.assets import add_asset_events, deployment_uri, region_of
+
+        region = region_of(self.hook.config)
+        extra = {
+            "deployed_model": result.get("deployed_model"),
+            "model_name": result.get("model_name"),
+            "base_model": result.get("base_model"),
+            "status": result.get("status"),
+            "capacity": result.get("capacity"),
+            "region": region,
+        }
+        add_asset_events(self, context, deployment_uri(region, str(result["deployed_model"])), extra)
+
+
+class DashScopeDeleteDeploymentOperator(_DeploymentOperator):
+    """
+    Delete (undeploy) a deployment and, by default, wait until it is gone (a get answers 404).
+
+    A deployment that is already gone (404) is a success, so the task is idempotent: running it again, or a retry
+    after the delete went through, succeeds. The return value is ``{"deployed_model", "model_name", "status",
+    "deleted"}``: ``status`` is the last status seen (``DELETING``, or ``None`` when it was gone already) and
+    ``deleted`` is ``True`` once the deployment is confirmed gone (``False`` with ``wait_for_completion=False``).
+
+    :param deployed_model: The deployment's ``deployed_model`` name (templated).
+    :param wait_for_completion: Wait until it is gone (default); ``False`` returns once the delete is accepted.
+    :param deferrable: Wait in the triggerer. Defaults to ``[operators] default_deferrable``.
+    :param poll_interval: Seconds between checks.
+    :param timeout: Seconds to wait at most; ``None`` for no bound.
+    """
+
+    template_fields: Sequence[str] = ("deployed_model", "dashscope_conn_id")
+    wait_policy = DEPLOYMENT_DELETED
+    trigger_class = "airflow_provider_dashscope.triggers.deployments.DashScopeDeploymentDeletionTrigger"
+
+    def __init__(self, *, deployed_model: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._take_deployed_model(deployed_model)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        name = self.deployed_model = self._rendered_deployed_model()
+        try:
+            deployment = self.hook.delete_deployment(name)
+        except NotFoundError as err:
+            self.log.info("Deployment %s is gone already (HTTP 404, request_id=%s)", name, err.request_id)
+            return {"deployed_model": name, "model_name": None, "status": None, "deleted": True}
+        self.log.info("Deleting deployment %s (%s; request_id=%s)", name, deployment.status_text, deployment.request_id)
+        self._announce(context, name)
+        if self.wait_for_completion:
+            return self._wait_on(context, name, deployment)
+        return {**self.wait_policy.result_of(deployment.summary()), "deleted": False}
+
+    def _complete(self, context: Context, event: WaitEvent) -> dict[str, Any]:
+        return {**super()._complete(context, event), "deleted": True}
