@@ -22,6 +22,7 @@ import aiohttp
 from tenacity import AsyncRetrying
 from yarl import URL
 
+from airflow_provider_dashscope import _answers as answers
 from airflow_provider_dashscope import _protocol as protocol
 from airflow_provider_dashscope._config import ClientConfig
 from airflow_provider_dashscope._sync_transport import Parser, retry_kwargs
@@ -144,16 +145,16 @@ class AsyncTransport:
                 ssl=self.ssl,
             ) as response:
                 request_id = response.headers.get("x-request-id")
-                collector = protocol.BodyCollector(config, request, url, started, request_id)
+                collector = answers.BodyCollector(config, request, url, started, request_id)
                 collector.check_declared(response.content_length)
                 async for chunk in response.content.iter_chunked(_CHUNK):
                     collector.feed(chunk, time.monotonic())
                 status, headers = response.status, response.headers
         except aiohttp.ClientConnectorCertificateError as err:
-            raise protocol.tls_error(request, config, url, str(err.certificate_error)) from None
+            raise answers.tls_error(request, config, url, str(err.certificate_error)) from None
         except (aiohttp.ClientError, asyncio.TimeoutError) as err:
             raise _transport_error(err, request, url, request_id) from None
-        payload, request_id = protocol.parse_response(status, headers, collector.body(), request)
+        payload, request_id = answers.parse_response(status, headers, collector.body(), request)
         return parse(payload, request_id, config)
 
 
@@ -162,7 +163,7 @@ def _transport_error(
 ) -> DashScopeTransportError:
     timeout = isinstance(err, (asyncio.TimeoutError, TimeoutError, aiohttp.ServerTimeoutError))
     connect_failed = isinstance(err, aiohttp.ClientConnectorError)
-    return protocol.transport_error(
+    return answers.transport_error(
         request,
         url,
         kind=type(err).__name__,

@@ -17,6 +17,7 @@ import requests.auth
 import urllib3
 from tenacity import RetryCallState, Retrying
 
+from airflow_provider_dashscope import _answers as answers
 from airflow_provider_dashscope import _protocol as protocol
 from airflow_provider_dashscope._config import ClientConfig
 from airflow_provider_dashscope.exceptions import DashScopeTransportError
@@ -110,7 +111,7 @@ class SyncTransport:
         if request.stream is not None:
             started = time.monotonic()  # the answer's time budget starts once the whole upload is sent
         try:
-            collector = protocol.BodyCollector(config, request, url, started, request_id)
+            collector = answers.BodyCollector(config, request, url, started, request_id)
             collector.check_declared(response.headers.get("Content-Length"))
             read = getattr(response.raw, "read1", None) or response.raw.read
             while True:
@@ -123,7 +124,7 @@ class SyncTransport:
             raise _transport_error(err, request, url, request_id) from None
         finally:
             response.close()
-        payload, request_id = protocol.parse_response(response.status_code, response.headers, collector.body(), request)
+        payload, request_id = answers.parse_response(response.status_code, response.headers, collector.body(), request)
         return parse(payload, request_id, config)
 
 
@@ -145,7 +146,7 @@ def _ssl_error(
         reason = inner
     if isinstance(reason, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(err):
         detail = getattr(reason, "verify_message", None) or "certificate verify failed"
-        return protocol.tls_error(request, config, url, str(detail))
+        return answers.tls_error(request, config, url, str(detail))
     return _transport_error(err, request, url)
 
 
@@ -162,7 +163,7 @@ def _transport_error(
     # The root cause says what happened in a few words ("Failed to resolve 'host' ([Errno -2] Name or service
     # not known)"); the wrapper around it repeats the URL and object addresses.
     text = str(reason) if isinstance(reason, BaseException) and str(reason) else str(err)
-    return protocol.transport_error(
+    return answers.transport_error(
         request,
         url,
         kind=type(err).__name__,

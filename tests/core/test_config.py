@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_dashscope import _config, _protocol
+from airflow_provider_dashscope import _answers, _config, _protocol
 from airflow_provider_dashscope.exceptions import (
     DashScopeConfigError,
 )
@@ -23,7 +23,7 @@ def make_config(**kwargs) -> _config.ClientConfig:
 def parse(status, headers, body, *, job_id=None):
     """The protocol's parse of an answer to ``GET /fine-tunes/{job_id}`` (or to the list call without a job id)."""
     request = fine_tunes.get_job_request(job_id) if job_id else _protocol.ApiRequest("GET", "/fine-tunes")
-    return _protocol.parse_response(status, headers, body, request)
+    return _answers.parse_response(status, headers, body, request)
 
 
 # ----------------------------------------------------------------------------------------------------------------

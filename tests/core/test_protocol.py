@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_dashscope import _config, _protocol
+from airflow_provider_dashscope import _answers, _config, _protocol
 from airflow_provider_dashscope.exceptions import (
     AuthenticationError,
     ConflictError,
@@ -44,7 +44,7 @@ def make_config(**kwargs) -> _config.ClientConfig:
 def parse(status, headers, body, *, job_id=None):
     """The protocol's parse of an answer to ``GET /fine-tunes/{job_id}`` (or to the list call without a job id)."""
     request = fine_tunes.get_job_request(job_id) if job_id else _protocol.ApiRequest("GET", "/fine-tunes")
-    return _protocol.parse_response(status, headers, body, request)
+    return _answers.parse_response(status, headers, body, request)
 
 
 def test_headers_carry_bearer_key_accept_and_user_agent_without_workspace_or_content_type() -> None:
@@ -202,7 +202,7 @@ def test_retry_after_as_http_date_is_parsed() -> None:
 )
 def test_parse_retry_after(value, expected) -> None:
     now = email.utils.parsedate_to_datetime("Wed, 21 Oct 2015 07:27:50 GMT").timestamp()
-    assert _protocol.parse_retry_after(value, now=now) == expected
+    assert _answers.parse_retry_after(value, now=now) == expected
 
 
 def test_200_without_output_is_an_invalid_response() -> None:
@@ -283,7 +283,7 @@ POLICY = _config.RetryPolicy(max_attempts=4, base_delay=1.0, max_delay=30.0)
 
 
 def _api_error(status: int, retry_after: float | None = None) -> DashScopeAPIError:
-    return _protocol.error_class(status, None)("x", status_code=status, retry_after=retry_after)
+    return _answers.error_class(status, None)("x", status_code=status, retry_after=retry_after)
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])

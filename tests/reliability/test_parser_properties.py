@@ -1,7 +1,7 @@
 """Property-based: whatever a server (or anything between it and the worker) sends, parsing raises nothing but the
 provider's typed errors.
 
-Hypothesis feeds ``_protocol.parse_response`` every HTTP status from 100 to 599 with arbitrary JSON (envelope-shaped or
+Hypothesis feeds ``_answers.parse_response`` every HTTP status from 100 to 599 with arbitrary JSON (envelope-shaped or
 not), arbitrary bytes and arbitrary ``x-request-id`` / ``Retry-After`` headers, then gives whatever ``output`` comes
 back to ``FineTuneJob.from_api`` (and the page and log models). The only exceptions allowed are ``DashScopeError``
 subclasses; what the wait does next with an error (``is_transient``, ``retry_delay``, ``str``, pickling across
@@ -17,7 +17,7 @@ import pickle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_dashscope import _config, _protocol
+from airflow_provider_dashscope import _answers, _config, _protocol
 from airflow_provider_dashscope.exceptions import DashScopeError
 from airflow_provider_dashscope.models import FineTuneJob, FineTuneJobLogs, FineTuneJobPage
 from airflow_provider_dashscope.resources.fine_tunes import get_job_request
@@ -105,7 +105,7 @@ def check_error(error: DashScopeError) -> None:
 
 def parse_everything(status: int, response_headers: dict, body: bytes) -> None:
     try:
-        output, request_id = _protocol.parse_response(status, response_headers, body, get_job_request("ft-prop-1"))
+        output, request_id = _answers.parse_response(status, response_headers, body, get_job_request("ft-prop-1"))
     except DashScopeError as error:
         check_error(error)
         return

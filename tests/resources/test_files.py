@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from airflow_provider_dashscope import _config, _protocol
+from airflow_provider_dashscope import _answers, _config, _protocol
 from airflow_provider_dashscope._training_file import LocalFile
 from airflow_provider_dashscope.exceptions import (
     DashScopeConfigError,
@@ -22,7 +22,7 @@ FILE_ID = files.EXAMPLE_FILE_ID
 
 
 def answer(request: _protocol.ApiRequest, status: int, body: dict) -> tuple:
-    return _protocol.parse_response(status, {}, json.dumps(body).encode(), request)
+    return _answers.parse_response(status, {}, json.dumps(body).encode(), request)
 
 
 def test_file_requests_use_the_data_envelope_and_name_the_file():
