@@ -1,4 +1,9 @@
-"""Triggers that wait, in the triggerer, until a DashScope resource reaches an end of its wait."""
+"""Triggers that wait, in the triggerer, until a DashScope resource reaches an end of its wait.
+
+Waits on one event loop that poll the same resource over the same connection share their requests (see
+:mod:`airflow_provider_dashscope._coalescing`): N waits on one job make one GET per poll interval, each with its own
+schedule, deadline, failure budget, log lines and event.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from airflow_provider_dashscope._arguments import (
     check_max_failures,
 )
 from airflow_provider_dashscope._async_transport import shared_session
+from airflow_provider_dashscope._coalescing import shared_requests
 from airflow_provider_dashscope.exceptions import UnsupportedOperationError
 from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
 from airflow_provider_dashscope.models import FineTuneJob
@@ -24,8 +30,9 @@ from airflow_provider_dashscope.resources.fine_tunes import validate_job_id
 from airflow_provider_dashscope.wait.drivers import run_async
 from airflow_provider_dashscope.wait.events import WaitEvent
 from airflow_provider_dashscope.wait.fine_tunes import FINE_TUNE_JOB
-from airflow_provider_dashscope.wait.machine import WaitMachine
+from airflow_provider_dashscope.wait.machine import JITTER, FetchLogs, Progress, WaitMachine
 from airflow_provider_dashscope.wait.policy import WaitPolicy
+from airflow_provider_dashscope.wait.training import LogSlice, TrainingProgress, every_polls_setting
 
 R = TypeVar("R")
 
@@ -34,7 +41,10 @@ class DashScopeWaitTrigger(BaseTrigger, Generic[R]):
     """Drive a :class:`~airflow_provider_dashscope.wait.machine.WaitMachine` on the triggerer's loop; fire one event.
 
     Only small primitives are serialized: never a key, a header or a client. All triggers on one event loop share
-    one HTTP session; each poll is one HTTP attempt (the machine's failure budget does the retrying).
+    one HTTP session; each poll is one HTTP attempt (the machine's failure budget does the retrying). Polls of the
+    same resource over the same connection are shared: an answer whose request was sent less than
+    ``0.9 * poll_interval`` ago is reused (the least a wait sleeps between its own polls, so a lone wait never reuses
+    its own answer).
     """
 
     policy: ClassVar[WaitPolicy[Any]]
@@ -77,10 +87,22 @@ class DashScopeWaitTrigger(BaseTrigger, Generic[R]):
                 "cancel_on_kill": self.cancel_on_kill,
                 "started_at": self.started_at,
                 "last_status": self.last_status,
+                **self._extra_kwargs(),
             },
         )
 
+    def _extra_kwargs(self) -> dict[str, Any]:
+        """Serialized kwargs a resource's trigger adds to the eight common ones."""
+        return {}
+
     async def _fetch(self, hook: DashScopeHook) -> R:
+        raise NotImplementedError
+
+    def _progress(self) -> Progress[R] | None:
+        """Reads of the resource's log between polls (``None``: none)."""
+        return None
+
+    async def _fetch_logs(self, hook: DashScopeHook, read: FetchLogs) -> Any:
         raise NotImplementedError
 
     async def _cancel(self, hook: DashScopeHook) -> None:
@@ -109,6 +131,7 @@ class DashScopeWaitTrigger(BaseTrigger, Generic[R]):
                 self.poll_interval,
                 self._console_url(hook),
             )
+        progress = self._progress()
         machine: WaitMachine[R] = WaitMachine(
             self.policy,
             self.resource_id,
@@ -118,8 +141,33 @@ class DashScopeWaitTrigger(BaseTrigger, Generic[R]):
             started_at=self.started_at,
             last_status=self.last_status,
             retry_after_cap=config.retry.max_delay if config is not None else None,
+            progress=progress,
         )
-        return await run_async(machine, lambda: self._fetch(hook), self.log, clock=self.clock, sleep=self.sleep)
+        shared = shared_requests()
+        group = (self.dashscope_conn_id, self.policy.kind, self.resource_id)
+        fresh = JITTER[0] * self.poll_interval
+        reads_every = getattr(progress, "every_polls", 1)
+
+        async def fetch() -> R:
+            return await shared.fetch(group, "get", lambda: self._fetch(hook), now=self.clock(), max_age=fresh)
+
+        async def fetch_logs(read: FetchLogs) -> Any:
+            # Reads for the end of a finished job's log are asked for only once it ended: any such answer will do.
+            max_age = None if read.final else fresh * reads_every
+            key = ("logs", read.lines, read.final)
+            return await shared.fetch(
+                group, key, lambda: self._fetch_logs(hook, read), now=self.clock(), max_age=max_age
+            )
+
+        with shared.hold(group):
+            return await run_async(
+                machine,
+                fetch,
+                self.log,
+                clock=self.clock,
+                sleep=self.sleep,
+                fetch_logs=fetch_logs if progress is not None else None,
+            )
 
     async def on_kill(self) -> None:
         """Cancel the resource's work when a user kills the deferred task (Airflow 3.3+); never on a restart."""
@@ -153,20 +201,36 @@ class DashScopeFineTuneJobTrigger(DashScopeWaitTrigger[FineTuneJob]):
     :param started_at: Epoch seconds when the wait began, for the elapsed time in log lines.
     :param last_status: The status the task saw before deferring: the first poll is spread over one interval and
         logs only a change.
+    :param log_training_progress: While the job is RUNNING, read its new training log lines every few polls and
+        log the epoch, step, loss and time left when training moved on; on success, one summary line. Kwargs
+        serialized before this parameter existed rebuild the trigger with it on.
     """
 
     policy = FINE_TUNE_JOB
     id_kwarg = "job_id"
 
-    def __init__(self, job_id: str, **kwargs: Any) -> None:
+    def __init__(self, job_id: str, log_training_progress: bool = True, **kwargs: Any) -> None:
         super().__init__(validate_job_id(job_id), **kwargs)
+        self.log_training_progress = bool(log_training_progress)
 
     @property
     def job_id(self) -> str:
         return self.resource_id
 
+    def _extra_kwargs(self) -> dict[str, Any]:
+        return {"log_training_progress": self.log_training_progress}
+
     async def _fetch(self, hook: DashScopeHook) -> FineTuneJob:
         return await hook.aget_fine_tune_job(self.resource_id)
+
+    def _progress(self) -> TrainingProgress | None:
+        if not self.log_training_progress:
+            return None
+        return TrainingProgress(self.resource_id, every_polls=every_polls_setting())
+
+    async def _fetch_logs(self, hook: DashScopeHook, read: FetchLogs) -> LogSlice:
+        logs = await hook.aget_fine_tune_job_logs(self.resource_id, offset=read.offset, line=read.lines)
+        return LogSlice(read.offset, logs.total, logs.lines)
 
     async def _cancel(self, hook: DashScopeHook) -> None:
         await hook.acancel_fine_tune_job(self.resource_id)
