@@ -23,7 +23,8 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-dashscope",
         "name": "DashScope (Alibaba Cloud Model Studio)",
-        "description": "Wait on, report and hand on Alibaba Cloud Model Studio (DashScope) fine-tune jobs.",
+        "description": "Wait on, report, hand on and schedule DAGs on Alibaba Cloud Model Studio (DashScope) "
+        "fine-tune jobs.",
         "integrations": [
             {
                 "integration-name": "DashScope (Alibaba Cloud Model Studio)",
@@ -52,10 +53,29 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {
                 "integration-name": "DashScope (Alibaba Cloud Model Studio)",
-                "python-modules": ["airflow_provider_dashscope.triggers.dashscope"],
+                "python-modules": [
+                    "airflow_provider_dashscope.triggers.dashscope",
+                    "airflow_provider_dashscope.triggers.events",
+                ],
             }
         ],
         "extra-links": ["airflow_provider_dashscope.links.DashScopeFineTuneJobLink"],
+        "config": {
+            "dashscope": {
+                "description": "Settings of the DashScope (Model Studio) provider.",
+                "options": {
+                    "training_progress_every_polls": {
+                        "description": "While a fine-tune job is RUNNING, a wait reads the new lines of its training "
+                        "log at most once every this many polls (deferrable and worker-side waits alike), to log "
+                        "its progress. Turn the progress lines off per task with log_training_progress=False.",
+                        "version_added": None,
+                        "type": "integer",
+                        "example": "10",
+                        "default": "5",
+                    },
+                },
+            },
+        },
         "connection-types": [
             {
                 "connection-type": "dashscope",

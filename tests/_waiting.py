@@ -325,8 +325,21 @@ class VirtualTime:
                 self.emulator_clock.advance(when - self.now)
             self.now = when
 
-    async def run(self, coroutines: list, *, until: float | None = None, timeout: float = 60.0) -> list:
-        """Run the coroutines to the end (or cancel them at virtual time ``until``); return their results."""
+    async def run(
+        self,
+        coroutines: list,
+        *,
+        until: float | None = None,
+        timeout: float = 60.0,
+        sleepers: int | None = None,
+        idle: Any = None,
+    ) -> list:
+        """Run the coroutines to the end (or cancel them at virtual time ``until``); return their results.
+
+        Time moves when every coroutine is asleep, or, with ``sleepers`` (a number, or a callable giving it), when
+        that many sleeps are pending and ``idle()`` says nothing else is at work (e.g. one shared poll loop whose
+        subscribers have taken every event).
+        """
         import asyncio
 
         tasks = [asyncio.ensure_future(c) for c in coroutines]
@@ -340,7 +353,10 @@ class VirtualTime:
             self._sleepers = [s for s in self._sleepers if not s[2].done()]
             self._heapq.heapify(self._sleepers)
             live = sum(1 for t in tasks if not t.done())
-            if not self._sleepers or len(self._sleepers) < live:
+            needed = live if sleepers is None else sleepers() if callable(sleepers) else sleepers
+            if not self._sleepers or len(self._sleepers) < needed:
+                continue
+            if idle is not None and not idle():
                 continue
             when = self._sleepers[0][0]
             if until is not None and when > until:
