@@ -7,7 +7,7 @@ AIRFLOW_VERSION ?= 3.3.2
 VENV ?= .venv
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-airflow2 lint install emulator clean
+.PHONY: demo test test-airflow2 lint install system-deps emulator clean
 
 install:
 	@PYTHON=$(PYTHON) scripts/bootstrap.sh $(VENV) $(AIRFLOW_VERSION)
@@ -15,7 +15,12 @@ install:
 demo: install
 	$(VENV)/bin/python scripts/demo.py
 
-test: install
+# PostgreSQL and Chromium for the real-stack tests: installed when missing and running as root with apt;
+# otherwise those tests skip and say why.
+system-deps:
+	@scripts/system-deps.sh || true
+
+test: install system-deps
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: install

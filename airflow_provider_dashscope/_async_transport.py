@@ -9,7 +9,9 @@ and whether to retry are decided by :mod:`._protocol`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import ssl
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -82,6 +84,20 @@ def open_session_count() -> int:
     return sum(1 for entry in list(_sessions.values()) if not entry.session.closed)
 
 
+@functools.lru_cache(maxsize=16)
+def _ssl_context(ca_bundle: str) -> ssl.SSLContext:
+    """One context per CA bundle for the whole process (building one reads and parses the file)."""
+    return ssl.create_default_context(cafile=ca_bundle)
+
+
+def ssl_setting(config: ClientConfig) -> ssl.SSLContext | bool:
+    """What aiohttp's ``ssl=`` gets: the bundle's context, ``False`` when verification is off, else its default
+    (which reads ``SSL_CERT_FILE``/``SSL_CERT_DIR`` as OpenSSL defines them)."""
+    if config.ca_bundle:
+        return _ssl_context(config.ca_bundle)
+    return config.verify
+
+
 class AsyncTransport:
     """Sends requests on the running loop's shared session."""
 
@@ -96,6 +112,7 @@ class AsyncTransport:
         self.user_agent = user_agent
         self.log = log
         self.sleep = sleep
+        self.ssl = ssl_setting(config)
 
     async def send(self, request: protocol.ApiRequest, parse: Parser[T]) -> T:
         async with shared_session() as session:
@@ -122,6 +139,7 @@ class AsyncTransport:
                 data=protocol.encode_body(request),
                 headers=protocol.build_headers(config, request, self.user_agent),
                 timeout=timeout,
+                ssl=self.ssl,
             ) as response:
                 request_id = response.headers.get("x-request-id")
                 collector = protocol.BodyCollector(config, request, url, started, request_id)
@@ -129,6 +147,8 @@ class AsyncTransport:
                 async for chunk in response.content.iter_chunked(_CHUNK):
                     collector.feed(chunk, time.monotonic())
                 status, headers = response.status, response.headers
+        except aiohttp.ClientConnectorCertificateError as err:
+            raise protocol.tls_error(request, config, url, str(err.certificate_error)) from None
         except (aiohttp.ClientError, asyncio.TimeoutError) as err:
             raise _transport_error(err, request, url, request_id) from None
         payload, request_id = protocol.parse_response(status, headers, collector.body(), request)

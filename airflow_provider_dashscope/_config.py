@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +63,10 @@ class ClientConfig:
     max_response_bytes: int = MAX_RESPONSE_BYTES
     #: Where the values came from (``connection 'dashscope_default'``), for error messages.
     source: str = ""
+    #: A PEM file of the certificate authorities to trust instead of the system's (a private CA, a corporate proxy).
+    ca_bundle: str | None = None
+    #: Whether TLS certificates are verified. Turning it off is the connection's explicit choice, warned about.
+    verify: bool = True
 
     @property
     def origin(self) -> str:
@@ -71,6 +76,20 @@ class ClientConfig:
     @property
     def is_loopback(self) -> bool:
         return is_loopback_host(urlsplit(self.base_url).hostname)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).hostname or ""
+
+    @property
+    def verify_off_warning(self) -> str | None:
+        """The warning to log when certificate verification is off, else ``None``."""
+        if self.verify or not self.base_url.startswith("https://"):
+            return None
+        return (
+            f"TLS certificate verification is OFF for {self.source} ({self.host}): the API key goes to whoever "
+            "answers for that host. Set the connection extra 'ca_bundle' to trust a private CA instead."
+        )
 
 
 def _is_number(value: Any) -> bool:
@@ -196,6 +215,36 @@ def _workspace(extra: Mapping[str, Any]) -> str | None:
     return workspace or None
 
 
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def _verify(extra: Mapping[str, Any]) -> bool:
+    value = extra.get("verify")
+    if value is None or value == "":
+        return True
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise DashScopeConfigError(f"connection extra 'verify' must be true or false, got {value!r}")
+
+
+def _ca_bundle(extra: Mapping[str, Any]) -> str | None:
+    value = extra.get("ca_bundle")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise DashScopeConfigError(f"connection extra 'ca_bundle' must be the path of a PEM file, got {value!r}")
+    path = os.path.expanduser(value.strip())
+    if not os.path.isfile(path):
+        raise DashScopeConfigError(
+            f"connection extra 'ca_bundle' {value!r} is not a readable file; give the path of a PEM file holding the "
+            "certificate authorities to trust"
+        )
+    return path
+
+
 def build_config(
     *,
     api_key: str | None,
@@ -234,4 +283,6 @@ def build_config(
         retry=retry,
         time_zone=_time_zone(extra),
         source=source,
+        ca_bundle=_ca_bundle(extra),
+        verify=_verify(extra),
     )

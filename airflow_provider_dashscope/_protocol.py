@@ -27,6 +27,7 @@ from airflow_provider_dashscope.exceptions import (
     DashScopeAPIError,
     DashScopeConfigError,
     DashScopeTimeoutError,
+    DashScopeTLSError,
     DashScopeTransportError,
     InternalServerError,
     InvalidParameterError,
@@ -323,6 +324,18 @@ def parse_response(status: int, headers: Mapping[str, str], body: bytes, request
     )
 
 
+def tls_error(request: ApiRequest, config: ClientConfig, url: str, reason: str) -> DashScopeTLSError:
+    """The server's certificate was not trusted: say which host and how to trust it."""
+    return DashScopeTLSError(
+        f"DashScope {request.label}{request.about}: the TLS certificate of {config.host} could not be verified "
+        f"({shorten(reason, 200)}); if the host is right and it uses a private or corporate CA, set the connection "
+        f"extra 'ca_bundle' ({config.source}) to the path of a PEM file with that CA",
+        method=request.method,
+        url=url,
+        connect_failed=True,
+    )
+
+
 def transport_error(
     request: ApiRequest,
     url: str,
@@ -354,7 +367,7 @@ def is_transient(error: BaseException, *, idempotent: bool = True) -> bool:
     Connection failures, timeouts, 429 and 5xx gateway errors are transient. For a request that is not idempotent
     (creating a job) only failures that prove the server did not act are retried: a refused connection and 429.
     """
-    if isinstance(error, ResponseTooLargeError):
+    if isinstance(error, (ResponseTooLargeError, DashScopeTLSError)):
         return False
     if isinstance(error, DashScopeTransportError):
         return idempotent or error.connect_failed

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import ssl
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -71,6 +72,8 @@ class SyncTransport:
         self.log = log
         self.sleep = sleep
         self.session = requests.Session()
+        # None lets requests apply REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE as it defines them.
+        self.verify: str | bool | None = config.ca_bundle or (None if config.verify else False)
 
     def close(self) -> None:
         self.session.close()
@@ -97,7 +100,10 @@ class SyncTransport:
                 auth=_HeaderAuth(headers["Authorization"]),
                 timeout=(config.connect_timeout, config.read_timeout),
                 stream=True,
+                verify=self.verify,
             )
+        except requests.exceptions.SSLError as err:
+            raise _ssl_error(err, request, config, url) from None
         except requests.exceptions.RequestException as err:
             raise _transport_error(err, request, url) from None
         request_id = response.headers.get("x-request-id")
@@ -123,6 +129,22 @@ def _root_reason(err: BaseException) -> BaseException:
     """The innermost urllib3 error inside a requests error (``ConnectionError(MaxRetryError(reason=...))``)."""
     reason = err.args[0] if isinstance(err, requests.exceptions.RequestException) and err.args else err
     return getattr(reason, "reason", None) or reason
+
+
+def _ssl_error(
+    err: requests.exceptions.SSLError, request: protocol.ApiRequest, config: ClientConfig, url: str
+) -> DashScopeTransportError:
+    """An untrusted certificate is its own error (never retried); any other TLS failure is a transport error."""
+    reason = _root_reason(err)
+    while isinstance(reason, BaseException) and not isinstance(reason, ssl.SSLError) and reason.args:
+        inner = reason.args[0]
+        if not isinstance(inner, BaseException):
+            break
+        reason = inner
+    if isinstance(reason, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(err):
+        detail = getattr(reason, "verify_message", None) or "certificate verify failed"
+        return protocol.tls_error(request, config, url, str(detail))
+    return _transport_error(err, request, url)
 
 
 def _transport_error(

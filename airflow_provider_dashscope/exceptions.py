@@ -68,6 +68,10 @@ class DashScopeTimeoutError(DashScopeTransportError):
     """The request (or reading its answer) took longer than the connection's timeouts allow."""
 
 
+class DashScopeTLSError(DashScopeTransportError):
+    """The server's TLS certificate could not be verified; never retried (the same certificate would come again)."""
+
+
 class ResponseTooLargeError(DashScopeTransportError):
     """The response body is over the size limit; never retried (the same answer would come again)."""
 

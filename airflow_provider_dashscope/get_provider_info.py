@@ -97,6 +97,16 @@ def get_provider_info() -> dict[str, Any]:
                         "label": "Read timeout (seconds)",
                         "schema": {"type": ["number", "null"], "minimum": 1, "default": 60},
                     },
+                    "ca_bundle": {
+                        "label": "CA bundle (path)",
+                        "description": "A PEM file of certificate authorities to trust (a private CA or a proxy's).",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "verify": {
+                        "label": "Verify TLS certificates",
+                        "description": "Leave on; turning it off sends the key to whoever answers (warned in logs).",
+                        "schema": {"type": ["boolean", "null"], "default": True},
+                    },
                     "max_retries": {
                         "label": "Max retries",
                         "description": "Retries of a transient failure (429, 5xx, network) after the first attempt.",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections import defaultdict, deque
@@ -88,8 +89,10 @@ def error(status: int, code: str | None, message: str = "", request_id: str | No
 class ScriptedServer:
     """``ThreadingHTTPServer`` in a daemon thread; ``base_url`` is what a connection's host should hold."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        """``tls``: a server-side SSL context to serve HTTPS instead of HTTP."""
         self._lock = threading.Lock()
+        self.scheme = "https" if tls is not None else "http"
         self._scripts: dict[tuple[str, str], deque[Reply]] = defaultdict(deque)
         self.requests: list[Recorded] = []
         server = self
@@ -146,6 +149,8 @@ class ScriptedServer:
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
+        if tls is not None:  # the handshake happens in the accept loop; a client that refuses it just goes away
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="scripted-http", daemon=True
@@ -155,7 +160,7 @@ class ScriptedServer:
     # -- scripting -------------------------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def base_url(self) -> str:

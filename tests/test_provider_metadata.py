@@ -15,7 +15,7 @@ from airflow_provider_dashscope.get_provider_info import get_provider_info
 
 HOOK_CLASS = "airflow_provider_dashscope.hooks.dashscope.DashScopeHook"
 WIDGETS = ("extra__dashscope__region", "extra__dashscope__workspace", "extra__dashscope__timeout",
-           "extra__dashscope__max_retries")  # fmt: skip
+           "extra__dashscope__ca_bundle", "extra__dashscope__verify", "extra__dashscope__max_retries")  # fmt: skip
 
 
 def _airflow_env(home: Path) -> dict[str, str]:
@@ -80,7 +80,7 @@ def test_get_provider_info_declares_the_package_and_the_connection_type() -> Non
     [conn_type] = info["connection-types"]
     assert conn_type["connection-type"] == "dashscope"
     assert conn_type["hook-class-name"] == HOOK_CLASS
-    assert set(conn_type["conn-fields"]) == {"region", "workspace", "timeout", "max_retries"}
+    assert set(conn_type["conn-fields"]) == {"region", "workspace", "timeout", "ca_bundle", "verify", "max_retries"}
     assert conn_type["conn-fields"]["region"]["schema"]["enum"][:-1] == sorted(
         ["ap-southeast-1", "cn-beijing", "cn-hongkong", "us-east-1"]
     )
@@ -101,7 +101,7 @@ def test_hook_form_widgets_serve_airflow_versions_before_conn_fields() -> None:
     from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
 
     widgets = DashScopeHook.get_connection_form_widgets()
-    assert set(widgets) == {"region", "workspace", "timeout", "max_retries"}
+    assert set(widgets) == {"region", "workspace", "timeout", "ca_bundle", "verify", "max_retries"}
 
 
 def test_too_old_airflow_is_refused_naming_the_required_version(monkeypatch) -> None:

@@ -102,7 +102,7 @@ class DashScopeHook(BaseHook):
         try:
             from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
             from flask_babel import lazy_gettext
-            from wtforms import IntegerField, StringField
+            from wtforms import BooleanField, IntegerField, StringField
             from wtforms.validators import NumberRange, Optional
         except ImportError:  # no Flask UI here (Airflow 3 reads the fields from the provider metadata)
             return {}
@@ -113,6 +113,8 @@ class DashScopeHook(BaseHook):
             "timeout": IntegerField(
                 lazy_gettext("Read timeout (s)"), widget=BS3TextFieldWidget(), validators=[Optional(), NumberRange(1)]
             ),
+            "ca_bundle": StringField(lazy_gettext("CA bundle (path)"), widget=BS3TextFieldWidget()),
+            "verify": BooleanField(lazy_gettext("Verify TLS certificates"), default=True),
             "max_retries": IntegerField(
                 lazy_gettext("Max retries"), widget=BS3TextFieldWidget(), validators=[Optional(), NumberRange(0)]
             ),
@@ -162,10 +164,17 @@ class DashScopeHook(BaseHook):
             try:
                 conn = self.get_connection(self.dashscope_conn_id)
             except AirflowNotFoundException:
-                self._config = self._config_from(None, None)
+                config = self._config_from(None, None)
             else:
-                self._config = self._config_from(conn, conn.extra_dejson)
+                config = self._config_from(conn, conn.extra_dejson)
+            self._warn_if_unverified(config)
+            self._config = config
         return self._config
+
+    def _warn_if_unverified(self, config: ClientConfig) -> None:
+        warning = config.verify_off_warning
+        if warning:
+            self.log.warning("%s", warning)
 
     async def aget_config(self) -> ClientConfig:
         """The configuration, read without blocking the event loop (safe inside a trigger).
@@ -190,6 +199,7 @@ class DashScopeHook(BaseHook):
 
                 future.add_done_callback(forget_failures)
             config: ClientConfig = await asyncio.shield(entry[1])
+            self._warn_if_unverified(config)
             self._config = config
         return self._config
 

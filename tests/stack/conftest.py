@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",

@@ -17,18 +17,10 @@ from pathlib import Path
 import airflow
 import pytest
 
-from airflow_provider_dashscope.emulator.state import EmulatorConfig
-from airflow_provider_dashscope.emulator.testing import EmulatorThread
-
-from tests.stack._stackrun import (
-    AirflowStack,
-    OffsetClock,
-    RecordingState,
-    StackTimeout,
-    Timeline,
-    http_ok,
-    wait_for,
-)
+from airflow_provider_dashscope.emulator import EmulatorConfig, EmulatorThread
+from tests.stack._emulated import OffsetClock, RecordingState
+from tests.stack._procs import StackTimeout, Timeline, http_ok, wait_for
+from tests.stack._stackrun import AirflowStack
 
 AIRFLOW_MAJOR = int(str(airflow.__version__).split(".", 1)[0])
 
@@ -85,13 +77,7 @@ def stack(tmp_path, airflow_bin, emulator, stack_key):
     try:
         yield airflow_stack
     finally:
-        airflow_stack.stop_all(grace=5.0)
-        alive = airflow_stack.live_pids()
-        if alive:
-            airflow_stack.dump_logs()
-        assert not alive, f"processes started by the test are still alive after teardown: {alive}"
-        started = [c.pid for c in airflow_stack.all_started]
-        print(f"[stack] teardown: all {len(started)} started processes are gone: {started}")
+        airflow_stack.close(grace=5.0)
 
 
 def test_deferred_sensor_survives_a_triggerer_restart(stack: AirflowStack, emulator: EmulatorThread, stack_key: str):
@@ -128,8 +114,8 @@ def _run_scenario(stack: AirflowStack, emulator: EmulatorThread, stack_key: str,
     def sensor_state() -> str | None:
         return stack.task_states(DAG_ID, RUN_ID).get(SENSOR)
 
-    def check_not_broken() -> None:
-        stack.check_running("api-server", "scheduler", "dag-processor")
+    def check_not_broken(*more: str) -> None:
+        stack.check_running("api-server", "scheduler", "dag-processor", *more)
         states = stack.task_states(DAG_ID, RUN_ID)
         bad = {t: s for t, s in states.items() if s in TERMINAL_BAD}
         assert not bad, f"task instances ended badly: {states}"
@@ -229,13 +215,12 @@ def _run_scenario(stack: AirflowStack, emulator: EmulatorThread, stack_key: str,
     stack.start("triggerer-2", "triggerer", "--skip-serve-logs")
     tl.mark("second triggerer launched")
     trigger_2 = wait_for(
-        lambda: (row := stack.trigger_row(DAG_ID, RUN_ID, SENSOR))
-        and row[2] is not None
-        and row[2] != trigger_1[2]
-        and row,
+        lambda: (
+            (row := stack.trigger_row(DAG_ID, RUN_ID, SENSOR)) and row[2] is not None and row[2] != trigger_1[2] and row
+        ),
         timeout=remaining(90),
         what="the trigger to be picked up by the new triggerer",
-        on_poll=lambda: (check_not_broken(), stack.check_running("triggerer-2")),
+        on_poll=lambda: check_not_broken("triggerer-2"),
     )
     assert trigger_2[0] == trigger_1[0], "the trigger was re-created instead of resumed"
     tl.mark(f"trigger {trigger_2[0]} re-assigned to the new triggerer (job {trigger_2[2]})")
@@ -243,7 +228,7 @@ def _run_scenario(stack: AirflowStack, emulator: EmulatorThread, stack_key: str,
         lambda: len(gets(since=t_restart)) >= 2,
         timeout=remaining(30),
         what="two polls of the job by the new triggerer",
-        on_poll=lambda: (check_not_broken(), stack.check_running("triggerer-2")),
+        on_poll=lambda: check_not_broken("triggerer-2"),
     )
     assert sensor_state() == "deferred", "the sensor resumed before the job finished"
     polls_triggerer_2_running = len(gets(since=t_restart))
@@ -316,9 +301,7 @@ def _run_scenario(stack: AirflowStack, emulator: EmulatorThread, stack_key: str,
 
     def trigger_logs() -> list:
         return [
-            p
-            for p in stack.task_log_files()
-            if sensor_dir in str(p) and p.name.startswith("attempt=1.log.trigger.")
+            p for p in stack.task_log_files() if sensor_dir in str(p) and p.name.startswith("attempt=1.log.trigger.")
         ]
 
     status_change = f"Fine-tune job {job_id}: RUNNING -> SUCCEEDED"
