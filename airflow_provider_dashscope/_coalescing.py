@@ -16,15 +16,16 @@ keeps its own schedule, deadline, failure budget and log lines; only the request
 * **Cancellation.** The shared request runs as a task of its own (``ensure_future`` + ``shield``): a wait that is
   cancelled (a user kill, a timeout, a trigger moved to another triggerer) stops waiting for it, and the request
   goes on for the others.
-* **Lifetime.** Answers are kept per group (e.g. connection and job) while at least one wait holds the group
-  (:meth:`SharedRequests.hold`), so a job nobody waits on any more leaves nothing behind.
+* **Lifetime.** Requests are shared and kept per group (e.g. connection and job) while at least two waits hold
+  the group (:meth:`SharedRequests.hold`, :meth:`~SharedRequests.release`). A wait alone on its job sends its
+  requests directly, as if nothing were shared (no task, nothing kept: a lone wait costs what it did before; it
+  still takes a fresh answer left by a wait that just ended), and a job nobody waits on leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
 from airflow_provider_dashscope._async_transport import loop_cache
@@ -58,30 +59,42 @@ class SharedRequests:
     """The requests of one event loop that waits share (see the module docstring). Use :func:`shared_requests`."""
 
     def __init__(self) -> None:
-        self._groups: dict[Hashable, _Group] = {}
+        #: Per group: how many waits hold it (a plain count while one does), or a :class:`_Group` from two on.
+        self._groups: dict[Hashable, int | _Group] = {}
         #: Requests sent and answers reused, for benchmarks and tests.
         self.sent = 0
         self.reused = 0
 
-    @contextmanager
-    def hold(self, group: Hashable) -> Iterator[None]:
-        """Keep the group's answers while the caller waits; the last holder to leave drops them."""
+    def hold(self, group: Hashable) -> None:
+        """A wait starts on the group: share and keep its answers while two or more waits hold it. Pair with
+        :meth:`release`."""
+        entry = self._groups.get(group, 0)
+        if isinstance(entry, _Group):
+            entry.holders += 1
+        elif entry == 0:
+            self._groups[group] = 1  # a wait alone: a count is all it costs
+        else:
+            shared = self._groups[group] = _Group()
+            shared.holders = entry + 1
+
+    def release(self, group: Hashable) -> None:
+        """A wait on the group ended: the last one to leave drops the group's answers."""
         entry = self._groups.get(group)
-        if entry is None:
-            entry = self._groups[group] = _Group()
-        entry.holders += 1
-        try:
-            yield
-        finally:
+        if isinstance(entry, _Group):
             entry.holders -= 1
-            if entry.holders == 0 and self._groups.get(group) is entry:
+            if entry.holders <= 0:
                 del self._groups[group]
+        elif entry is not None:
+            if entry <= 1:
+                del self._groups[group]
+            else:
+                self._groups[group] = entry - 1
 
     def holders(self, group: Hashable) -> int:
-        entry = self._groups.get(group)
-        return 0 if entry is None else entry.holders
+        entry = self._groups.get(group, 0)
+        return entry.holders if isinstance(entry, _Group) else entry
 
-    async def fetch(
+    def fetch(
         self,
         group: Hashable,
         key: Hashable,
@@ -89,21 +102,25 @@ class SharedRequests:
         *,
         now: float,
         max_age: float | None,
-    ) -> T:
-        """The answer of ``send()``, or of a request for the same key sent less than ``max_age`` before ``now``."""
+    ) -> Awaitable[T]:
+        """What to await for the answer of ``send()``, or of a request for the same key sent less than ``max_age``
+        before ``now``. (A plain method: a wait alone on its job awaits ``send()`` itself, with nothing around it.)"""
         entry = self._groups.get(group)
-        latest = entry.latest.get(key) if entry is not None else None
+        shared = entry if isinstance(entry, _Group) else None
+        latest = shared.latest.get(key) if shared is not None else None
         if latest is not None and (max_age is None or now - latest.sent_at < max_age):
             self.reused += 1
+        elif shared is None or shared.holders < 2:  # nobody to share with: just send it, keep nothing
+            if shared is not None and latest is not None:
+                del shared.latest[key]
+            self.sent += 1
+            return send()
         else:
             task: asyncio.Future[T] = asyncio.ensure_future(send())
             task.add_done_callback(_mark_retrieved)
-            latest = _Latest(task, now)
+            latest = shared.latest[key] = _Latest(task, now)
             self.sent += 1
-            if entry is not None:  # outside a hold nothing is kept: the request is just sent
-                entry.latest[key] = latest
-        result: T = await asyncio.shield(latest.task)
-        return result
+        return asyncio.shield(latest.task)
 
 
 def shared_requests() -> SharedRequests:

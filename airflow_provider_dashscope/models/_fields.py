@@ -6,6 +6,7 @@ API object by its name and converts it by its declared type, so adding a field i
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -52,8 +53,13 @@ class FrozenDict(Mapping[str, Any]):
         return hash(tuple(sorted(self._data.items(), key=lambda item: item[0])))
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def freeze(value: Any) -> Any:
     """A read-only copy of a JSON value: objects become :class:`FrozenDict`, arrays tuples."""
+    if type(value) in _SCALARS:  # most values: no abstract-class check needed
+        return value
     if isinstance(value, FrozenDict):
         return value
     if isinstance(value, Mapping):
@@ -72,6 +78,13 @@ def thaw(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=64)
+def _zone(name: str) -> pendulum.Timezone | pendulum.FixedTimezone:
+    """The zone named ``name``, loaded once: pendulum reads the zone file again each time it is given a name, which
+    was most of the cost of reading a job (every poll of every wait reads one)."""
+    return pendulum.timezone(name)
+
+
 def parse_api_time(value: Any, time_zone: str = DEFAULT_API_TIME_ZONE) -> pendulum.DateTime | None:
     """Parse an API timestamp (``2024-10-29 16:53:53``, ``2025-06-17T11:00:38.68`` or ISO-8601 with an offset).
 
@@ -84,11 +97,11 @@ def parse_api_time(value: Any, time_zone: str = DEFAULT_API_TIME_ZONE) -> pendul
     if match:  # the documented form, parsed without the general parser
         year, month, day, hour, minute, second = (int(part) for part in match.groups())
         try:
-            return pendulum.datetime(year, month, day, hour, minute, second, tz=time_zone)
+            return pendulum.datetime(year, month, day, hour, minute, second, tz=_zone(time_zone))
         except (ValueError, OverflowError):
             return None
     try:
-        parsed = pendulum.parse(value.strip(), tz=time_zone, strict=False)
+        parsed = pendulum.parse(value.strip(), tz=_zone(time_zone), strict=False)
     except (ValueError, TypeError, OverflowError):
         return None
     return parsed if isinstance(parsed, pendulum.DateTime) else None
@@ -144,10 +157,16 @@ def fields_from_api(cls: type, output: Mapping[str, Any], *, time_zone: str, **g
     """Constructor arguments of the dataclass ``cls`` from an API object: each field not in ``given`` is read
     from ``output`` by its name and converted by its declared type."""
     values = dict(given)
-    for spec in fields(cls):
-        if spec.name not in values:
-            values[spec.name] = CONVERTERS[str(spec.type)](output.get(spec.name), time_zone)
+    for name, type_name in _field_types(cls):
+        if name not in values:
+            values[name] = CONVERTERS[type_name](output.get(name), time_zone)
     return values
+
+
+@functools.cache
+def _field_types(cls: type) -> tuple[tuple[str, str], ...]:
+    """Each field of ``cls`` with its declared type, worked out once per class."""
+    return tuple((spec.name, str(spec.type)) for spec in fields(cls))
 
 
 _unknown_statuses_seen: set[tuple[str, str]] = set()

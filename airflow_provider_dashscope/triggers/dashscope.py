@@ -8,6 +8,7 @@ schedule, deadline, failure budget, log lines and event.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, ClassVar, Generic, TypeVar
@@ -21,10 +22,10 @@ from airflow_provider_dashscope._arguments import (
     check_interval,
     check_max_failures,
 )
-from airflow_provider_dashscope._async_transport import shared_session
-from airflow_provider_dashscope._coalescing import shared_requests
+from airflow_provider_dashscope._async_transport import loop_cache, shared_session
+from airflow_provider_dashscope._coalescing import SharedRequests, shared_requests
 from airflow_provider_dashscope.exceptions import UnsupportedOperationError
-from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
+from airflow_provider_dashscope.hooks.dashscope import CONFIG_CACHE_SECONDS, DashScopeHook
 from airflow_provider_dashscope.models import FineTuneJob
 from airflow_provider_dashscope.resources.fine_tunes import validate_job_id
 from airflow_provider_dashscope.wait.drivers import run_async
@@ -118,56 +119,46 @@ class DashScopeWaitTrigger(BaseTrigger, Generic[R]):
 
     async def wait(self) -> WaitEvent:
         """Poll until the machine says the wait is over; return its event."""
-        hook = DashScopeHook(self.dashscope_conn_id, max_retries=0)
-        try:
-            config = await hook.aget_config()
-        except Exception:  # the first poll meets the same error and ends the wait with it
-            config = None
-        else:
-            self.log.info(
-                "Waiting for %s %s (polling every %g s): %s",
-                self.policy.kind.lower(),
-                self.resource_id,
-                self.poll_interval,
-                self._console_url(hook),
-            )
-        progress = self._progress()
-        machine: WaitMachine[R] = WaitMachine(
-            self.policy,
-            self.resource_id,
-            poll_interval=self.poll_interval,
-            deadline=self.deadline,
-            max_consecutive_failures=self.max_consecutive_failures,
-            started_at=self.started_at,
-            last_status=self.last_status,
-            retry_after_cap=config.retry.max_delay if config is not None else None,
-            progress=progress,
-        )
         shared = shared_requests()
         group = (self.dashscope_conn_id, self.policy.kind, self.resource_id)
-        fresh = JITTER[0] * self.poll_interval
-        reads_every = getattr(progress, "every_polls", 1)
-
-        async def fetch() -> R:
-            return await shared.fetch(group, "get", lambda: self._fetch(hook), now=self.clock(), max_age=fresh)
-
-        async def fetch_logs(read: FetchLogs) -> Any:
-            # Reads for the end of a finished job's log are asked for only once it ended: any such answer will do.
-            max_age = None if read.final else fresh * reads_every
-            key = ("logs", read.lines, read.final)
-            return await shared.fetch(
-                group, key, lambda: self._fetch_logs(hook, read), now=self.clock(), max_age=max_age
+        shared.hold(group)  # at once: waits started together share their first polls too
+        try:
+            hook = _poll_hook(self.dashscope_conn_id)
+            try:
+                config = await hook.aget_config()
+            except Exception:  # the first poll meets the same error and ends the wait with it
+                config = None
+            else:
+                self.log.info(
+                    "Waiting for %s %s (polling every %g s): %s",
+                    self.policy.kind.lower(),
+                    self.resource_id,
+                    self.poll_interval,
+                    self._console_url(hook),
+                )
+            progress = self._progress()
+            machine: WaitMachine[R] = WaitMachine(
+                self.policy,
+                self.resource_id,
+                poll_interval=self.poll_interval,
+                deadline=self.deadline,
+                max_consecutive_failures=self.max_consecutive_failures,
+                started_at=self.started_at,
+                last_status=self.last_status,
+                retry_after_cap=config.retry.max_delay if config is not None else None,
+                progress=progress,
             )
-
-        with shared.hold(group):
+            polls = _SharedPolls(self, hook, shared, group, getattr(progress, "every_polls", 1))
             return await run_async(
                 machine,
-                fetch,
+                polls.get,
                 self.log,
                 clock=self.clock,
                 sleep=self.sleep,
-                fetch_logs=fetch_logs if progress is not None else None,
+                fetch_logs=polls.logs if progress is not None else None,
             )
+        finally:
+            shared.release(group)
 
     async def on_kill(self) -> None:
         """Cancel the resource's work when a user kills the deferred task (Airflow 3.3+); never on a restart."""
@@ -181,6 +172,59 @@ class DashScopeWaitTrigger(BaseTrigger, Generic[R]):
                 self.log.info("%s %s already ended; nothing to cancel.", kind, self.resource_id)
                 return
         self.log.info("Requested cancellation of %s %s because the task was killed.", kind.lower(), self.resource_id)
+
+
+def _poll_hook(conn_id: str) -> DashScopeHook:
+    """The hook the waits on this event loop poll through (one attempt per request): one per connection for the
+    waits started within :data:`~..hooks.dashscope.CONFIG_CACHE_SECONDS` of each other, so a triggerer holding
+    thousands of waits does not hold thousands of hooks, and a wait started later sees a changed connection."""
+    cache = loop_cache()
+    key = ("poll-hook", conn_id)
+    entry = cache.get(key)
+    now = time.monotonic()
+    if entry is None or entry[0] <= now:
+        entry = cache[key] = (now + CONFIG_CACHE_SECONDS, DashScopeHook(conn_id, max_retries=0))
+    hook: DashScopeHook = entry[1]
+    return hook
+
+
+class _SharedPolls:
+    """One wait's fetches, through the loop's shared requests (a small object rather than closures: a triggerer
+    holds thousands of waits). A GET is reused when sent less than 0.9 poll interval ago; a log read when sent less
+    than that many intervals ago as the progress reads every; the end of a finished job's log whenever it was read
+    (it is asked for only once the job ended)."""
+
+    __slots__ = ("fresh", "group", "hook", "reads_fresh", "shared", "trigger")
+
+    def __init__(
+        self,
+        trigger: DashScopeWaitTrigger[Any],
+        hook: DashScopeHook,
+        shared: SharedRequests,
+        group: tuple[str, str, str],
+        reads_every: int,
+    ) -> None:
+        self.trigger = trigger
+        self.hook = hook
+        self.shared = shared
+        self.group = group
+        self.fresh = JITTER[0] * trigger.poll_interval
+        self.reads_fresh = self.fresh * reads_every
+
+    def get(self) -> Awaitable[Any]:
+        return self.shared.fetch(self.group, "get", self._send_get, now=self.trigger.clock(), max_age=self.fresh)
+
+    def _send_get(self) -> Awaitable[Any]:
+        return self.trigger._fetch(self.hook)
+
+    def logs(self, read: FetchLogs) -> Awaitable[Any]:
+        return self.shared.fetch(
+            self.group,
+            ("logs", read.lines, read.final),
+            functools.partial(self.trigger._fetch_logs, self.hook, read),
+            now=self.trigger.clock(),
+            max_age=None if read.final else self.reads_fresh,
+        )
 
 
 class DashScopeFineTuneJobTrigger(DashScopeWaitTrigger[FineTuneJob]):
@@ -226,7 +270,11 @@ class DashScopeFineTuneJobTrigger(DashScopeWaitTrigger[FineTuneJob]):
     def _progress(self) -> TrainingProgress | None:
         if not self.log_training_progress:
             return None
-        return TrainingProgress(self.resource_id, every_polls=every_polls_setting())
+        cache = loop_cache()  # the setting is read once per event loop, not once per wait
+        every = cache.get(every_polls_setting)
+        if every is None:
+            every = cache[every_polls_setting] = every_polls_setting()
+        return TrainingProgress(self.resource_id, every_polls=every)
 
     async def _fetch_logs(self, hook: DashScopeHook, read: FetchLogs) -> LogSlice:
         logs = await hook.aget_fine_tune_job_logs(self.resource_id, offset=read.offset, line=read.lines)

@@ -123,6 +123,12 @@ class WaitMachine(Generic[R]):
     :param progress: Reads of the resource's log between polls, and the lines they give (``None``: no reads).
     """
 
+    # A triggerer holds thousands of these: no per-instance dict.
+    __slots__ = (
+        "_ending", "_event", "_next_poll_at", "_polling", "_rand", "_reading", "deadline", "failures", "last_resource",
+        "max_failures", "policy", "poll_interval", "progress", "resource_id", "retry_after_cap", "started_at", "status",
+    )  # fmt: skip
+
     def __init__(
         self,
         policy: WaitPolicy[R],

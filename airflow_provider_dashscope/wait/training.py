@@ -10,10 +10,11 @@ anything it does not understand (never an error).
 :class:`TrainingProgress` is owned by a :class:`~.machine.WaitMachine`. It reads the log only while the job is
 RUNNING, and at most once every ``every_polls`` answered polls:
 
-* the first read (at the first RUNNING answer) asks for one line, only to learn where the log ends: a wait, and a
-  wait rebuilt after a triggerer restart, starts from the end of the log, never from line 0;
-* each later read asks for the lines after the last one read (up to :data:`READ_LINES`); when the log grew faster
-  than that, it skips ahead to the last :data:`TAIL_LINES` lines, since only the latest state is reported;
+* a wait that sees the job before it trains (PENDING, QUEUING) reads its log from the start, which then holds no
+  training line yet; any other wait (one that starts on a RUNNING job, or is rebuilt after a triggerer restart)
+  first asks for one line, only to learn where the log ends: it starts from the end of the log, never from line 0;
+* each read asks for the lines after the last one read (up to :data:`READ_LINES`); when the log grew faster than
+  that, it skips ahead to the last :data:`TAIL_LINES` lines, since only the latest state is reported;
 * after a read that shows training moved on (epoch, step or loss changed), one INFO line: epoch (and the fraction of
   ``n_epochs``), step, loss and, once two reads at different epochs allow it, the time left;
 * when the wait ends with success, one more read (the end of the log) and one summary line: how long training ran,
@@ -51,8 +52,9 @@ READ_LINES = 1000
 TAIL_LINES = 20
 #: Longer lines are not parsed (a training log line is a few hundred characters).
 MAX_LINE_CHARS = 4000
-#: The status in which a job trains.
+#: The status in which a job trains, and those before it.
 TRAINING_STATUS = "RUNNING"
+BEFORE_TRAINING = frozenset({"PENDING", "QUEUING"})
 
 COMPLETE_MARK = "##FT_COMPLETE##"
 _TOKENS = re.compile(r"(?:consumed tokens is|training usage)\s+(\d+)", re.IGNORECASE)
@@ -164,6 +166,12 @@ def format_duration(seconds: float) -> str:
 class TrainingProgress:
     """What a wait reads from a fine-tune job's log and writes about it (see the module docstring)."""
 
+    __slots__ = (
+        "_asked", "_due", "_epoch_at", "_failing", "_final", "_first_epoch_at", "_polls", "_reported", "_trained",
+        "enabled", "epoch", "every_polls", "job_id", "kind", "loss", "n_epochs", "offset", "runtime", "step",
+        "tokens",
+    )  # fmt: skip
+
     def __init__(self, job_id: str, *, every_polls: int = DEFAULT_EVERY_POLLS, kind: str = "Fine-tune job") -> None:
         if not isinstance(every_polls, int) or isinstance(every_polls, bool) or every_polls < 1:
             raise ValueError(f"every_polls must be an integer >= 1, got {every_polls!r}")
@@ -194,13 +202,17 @@ class TrainingProgress:
     # What to read
     # ------------------------------------------------------------------------------------------------------------
     def on_answer(self, job: FineTuneJob, status: str, now: float) -> None:
-        """An answered poll whose status does not end the wait."""
-        if not self.enabled or status != TRAINING_STATUS:
+        """An answered poll whose status does not end the wait: every ``every_polls`` RUNNING answers, a read."""
+        if not self.enabled:
+            return
+        if status != TRAINING_STATUS:
+            if status in BEFORE_TRAINING and self.offset is None and not self._trained:
+                self.offset = 0  # seen before it trains: all of its log is new to this wait
             return
         self._trained = True
         self.n_epochs = n_epochs_of(job.hyper_parameters) or self.n_epochs
         self._polls += 1
-        if (self.offset is None and self._polls == 1) or self._polls >= self.every_polls:
+        if self._polls >= self.every_polls:
             self._due = True
 
     def on_end(self, job: FineTuneJob, outcome: Outcome) -> list[LogLine]:

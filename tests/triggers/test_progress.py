@@ -54,11 +54,11 @@ async def test_progress_lines_while_running_then_one_summary_on_success(vt_emu, 
     assert [e["status"] for e in events] == ["success"]
     polls = gets(emu, "ft-progress")
     running_polls = polls - 1
-    # One read to find the end of the log, then one every 3 RUNNING answers, then the end of the log once.
-    assert log_reads(emu, "ft-progress") == 1 + (running_polls - 1) // 3 + 1
+    # One read every 3 RUNNING answers (the first only finds the end of the log), then the end of the log once.
+    assert log_reads(emu, "ft-progress") == running_polls // 3 + 1
     lines = training_lines(logs, "ft-progress")
     progress, summary = lines[:-1], lines[-1]
-    assert len(progress) == (running_polls - 1) // 3
+    assert len(progress) == running_polls // 3 - 1
     epochs = [float(re.search(r"epoch (\d+\.\d+)/3 ", line).group(1)) for line in progress]
     assert epochs == sorted(epochs) and len(set(epochs)) == len(epochs)  # training moved on between reads
     assert all(re.search(r"step \d+, loss \d\.\d{4}", line) for line in progress)
@@ -66,6 +66,18 @@ async def test_progress_lines_while_running_then_one_summary_on_success(vt_emu, 
     assert re.fullmatch(
         r"Fine-tune job ft-progress finished training: trained for 2 min, 5000 tokens, final loss \d\.\d{4}", summary
     )
+
+
+async def test_a_wait_that_saw_the_job_pending_reads_its_log_from_the_start_without_a_probe(vt_emu, logs, every_3_polls):
+    emu, vt = vt_emu
+    seed(emu, "ft-from-start", pending_seconds=25, running_seconds=120, hyper_parameters={"n_epochs": 3})
+    events = await run_one(vt, DashScopeFineTuneJobTrigger(job_id="ft-from-start", poll_interval=10))
+
+    assert [e["status"] for e in events] == ["success"]
+    assert log_reads(emu, "ft-from-start") == 4 + 1  # every 3 of the 12 RUNNING answers, and the end of the log
+    lines = training_lines(logs, "ft-from-start")
+    assert len(lines) == 4 + 1  # each read brought progress: none was spent finding the end of the log
+    assert int(re.search(r"step (\d+)", lines[0]).group(1)) <= 30  # after 3 polls 10 s apart
 
 
 async def test_no_log_is_read_with_log_training_progress_off(vt_emu, logs):

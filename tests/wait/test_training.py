@@ -110,20 +110,36 @@ def test_durations_read_like_a_person_writes_them(seconds, text):
 def started(every_polls: int = 1, at: int = 2) -> TrainingProgress:
     """A tracker that has learnt the log ends at line ``at``."""
     p = TrainingProgress(JOB_ID, every_polls=every_polls)
-    p.on_answer(job(), "RUNNING", T0)
-    p.next_read()
+    read = None
+    while read is None:
+        p.on_answer(job(), "RUNNING", T0)
+        read = p.next_read()
     p.on_logs(LogSlice(0, at, ()), T0)
     return p
 
 
-def test_the_first_read_comes_at_the_first_running_answer_and_only_learns_where_the_log_ends():
+def test_a_wait_that_starts_on_a_running_job_first_learns_where_the_log_ends():
     p = TrainingProgress(JOB_ID, every_polls=5)
-    p.on_answer(job("PENDING"), "PENDING", T0)
-    assert p.next_read() is None
-    p.on_answer(job(), "RUNNING", T0 + 10)
-    assert p.next_read() == FetchLogs(0, 1)
-    assert p.on_logs(LogSlice(0, 400, (LOG[0],)), T0 + 10) == []
+    for i in range(4):
+        p.on_answer(job(), "RUNNING", T0 + i)
+        assert p.next_read() is None
+    p.on_answer(job(), "RUNNING", T0 + 4)
+    assert p.next_read() == FetchLogs(0, 1)  # the fifth RUNNING answer: one line, for where the log ends
+    assert p.on_logs(LogSlice(0, 400, (LOG[0],)), T0 + 4) == []
     assert p.offset == 400  # the next read starts at the end of the log: nothing is replayed from line 0
+
+
+def test_a_wait_that_saw_the_job_before_it_trained_reads_its_log_from_the_start_without_asking_where_it_ends():
+    p = TrainingProgress(JOB_ID, every_polls=2)
+    p.on_answer(job("PENDING"), "PENDING", T0)
+    p.on_answer(job("QUEUING"), "QUEUING", T0 + 1)
+    p.on_answer(job(), "RUNNING", T0 + 2)
+    assert p.next_read() is None
+    p.on_answer(job(), "RUNNING", T0 + 3)
+    assert p.next_read() == FetchLogs(0, READ_LINES)
+    assert messages(p.on_logs(LogSlice(0, 3, tuple(LOG[:3])), T0 + 3)) == [
+        f"Fine-tune job {JOB_ID} training: epoch 0.50/3 (17%), step 10, loss 2.5500"
+    ]
 
 
 def test_later_reads_come_once_every_n_training_polls_and_ask_only_for_new_lines():
@@ -263,7 +279,7 @@ def test_a_success_reads_the_end_of_the_log_once_then_sums_up():
 
 
 def test_a_success_with_an_unknown_end_of_log_reads_it_in_two_steps():
-    p = TrainingProgress(JOB_ID, every_polls=5)
+    p = TrainingProgress(JOB_ID, every_polls=1)
     p.on_answer(job(), "RUNNING", T0)
     p.next_read()
     p.on_logs(busy(), T0)  # the first read failed: the end of the log is not known
