@@ -174,14 +174,14 @@ class DashScopeWaitTrigger(BaseTrigger, Generic[R]):
         self.log.info("Requested cancellation of %s %s because the task was killed.", kind.lower(), self.resource_id)
 
 
-def _poll_hook(conn_id: str) -> DashScopeHook:
+def _poll_hook(conn_id: str, now: float | None = None) -> DashScopeHook:
     """The hook the waits on this event loop poll through (one attempt per request): one per connection for the
     waits started within :data:`~..hooks.dashscope.CONFIG_CACHE_SECONDS` of each other, so a triggerer holding
     thousands of waits does not hold thousands of hooks, and a wait started later sees a changed connection."""
     cache = loop_cache()
     key = ("poll-hook", conn_id)
     entry = cache.get(key)
-    now = time.monotonic()
+    now = time.monotonic() if now is None else now
     if entry is None or entry[0] <= now:
         entry = cache[key] = (now + CONFIG_CACHE_SECONDS, DashScopeHook(conn_id, max_retries=0))
     hook: DashScopeHook = entry[1]

@@ -269,7 +269,11 @@ class TrainingProgress:
         for text in result.lines[first_new:]:
             record = parse_line(text)
             if record is not None:
-                self._take(record, now)
+                self._take(record)
+        if self.epoch is not None:  # the pace is taken between reads: the latest epoch of each, at its time
+            self._epoch_at = (now, self.epoch)
+            if self._first_epoch_at is None:
+                self._first_epoch_at = self._epoch_at
         end = result.offset + len(result.lines)
         self.offset = max(self.offset, end)
         if end < result.total:  # the log grew by more than one read: only its latest lines matter
@@ -279,12 +283,9 @@ class TrainingProgress:
             return []
         return self._progress_line(now)
 
-    def _take(self, record: TrainingRecord, now: float) -> None:
+    def _take(self, record: TrainingRecord) -> None:
         if record.epoch is not None:
             self.epoch = record.epoch
-            self._epoch_at = (now, record.epoch)
-            if self._first_epoch_at is None:
-                self._first_epoch_at = (now, record.epoch)
         if record.step is not None:
             self.step = record.step
         if record.loss is not None:

@@ -184,3 +184,37 @@ async def test_a_request_whose_every_waiter_was_cancelled_still_finishes_quietly
     assert all(isinstance(r, asyncio.CancelledError) for r in results)
     assert gets(emu, "ft-orphan") == 1
     assert shared_requests()._groups == {}
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# One poll hook per connection for the waits a loop starts within a minute
+# ------------------------------------------------------------------------------------------------------------------
+async def test_waits_started_together_poll_through_one_hook_per_connection(emu, monkeypatch):
+    from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
+
+    created: list[str] = []
+    original = DashScopeHook.__init__
+
+    def counting(self, dashscope_conn_id="dashscope_default", **kwargs):
+        created.append(dashscope_conn_id)
+        original(self, dashscope_conn_id, **kwargs)
+
+    monkeypatch.setattr(DashScopeHook, "__init__", counting)
+    for i in range(20):
+        seed(emu, f"ft-hook-{i}", running_seconds=0)
+    results = await asyncio.gather(
+        *(drain(DashScopeFineTuneJobTrigger(job_id=f"ft-hook-{i}", poll_interval=0.01)) for i in range(20))
+    )
+
+    assert [r[0]["status"] for r in results] == ["success"] * 20
+    assert created == ["dashscope_default"]
+
+
+async def test_a_wait_started_a_minute_later_gets_a_new_hook_and_so_a_changed_connection():
+    from airflow_provider_dashscope.hooks.dashscope import CONFIG_CACHE_SECONDS
+    from airflow_provider_dashscope.triggers.dashscope import _poll_hook
+
+    first = _poll_hook("dashscope_default", now=1000.0)
+    assert _poll_hook("dashscope_default", now=1000.0 + CONFIG_CACHE_SECONDS - 1) is first
+    assert _poll_hook("dashscope_other", now=1000.0) is not first
+    assert _poll_hook("dashscope_default", now=1000.0 + CONFIG_CACHE_SECONDS) is not first

@@ -181,6 +181,14 @@ def test_a_progress_line_says_epoch_share_step_and_loss_then_time_left_once_the_
     ]
 
 
+def test_the_pace_is_taken_between_reads_not_between_lines_of_one_read():
+    p = started()
+    many = [f"{{'loss': 2.0, 'epoch': {e}, 'step': {int(e * 20)}}}" for e in (0.1, 0.2, 0.3, 0.4, 0.5)]
+    read_next(p, 7, many, T0 + 60)  # five epochs read at once: no pace yet
+    # From 0.5 to 1.0 epoch in 60 s: the 2 epochs left take 4 minutes.
+    assert read_next(p, 8, [LOG[3]], T0 + 120)[0].endswith("about 4 min left")
+
+
 def test_no_line_when_training_has_not_moved_on():
     p = started()
     read_next(p, 3, [LOG[2]], T0 + 60)
