@@ -23,12 +23,46 @@ def is_templated(value: Any) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
-def check_id_arg(value: Any, validate: Callable[[Any], str]) -> None:
+#: What a template renders when the value it reads is missing: Python's None, JSON's null (compared in lower case).
+MISSING_TEXTS = frozenset({"none", "null"})
+
+
+def template_of(value: Any) -> str | None:
+    """The text of a templated argument (kept to say what it rendered from), else ``None``."""
+    return value if is_templated(value) else None
+
+
+def refuse_missing(value: Any, *, field_name: str, template: str | None, hint: str) -> None:
+    """Refuse the text of a missing value (``None``, ``null``) as an id, before any request.
+
+    ``template`` is the argument's unrendered text, if it was a template: the error names it and how to give it
+    the value. Every resource's id argument is checked this way, next to the URL-safety check of its own validator.
+    """
+    if not isinstance(value, str) or value.strip().lower() not in MISSING_TEXTS:
+        return
+    if template is not None:
+        raise DashScopeConfigError(
+            f"{field_name} is {value!r}, rendered from the template {template!r}: the value it reads is missing. "
+            f"Give it when you trigger the run (in its conf or params) or give the template a default; {hint}"
+        )
+    raise DashScopeConfigError(f"{field_name} is {value!r}, the text of a missing value, not an id; {hint}")
+
+
+def check_id_arg(value: Any, validate: Callable[[Any], str], *, field_name: str, hint: str) -> None:
     """At DAG parse: a literal id must be valid now; a template or an XComArg is checked in ``execute``."""
     if value is None or isinstance(value, (int, float, bool, bytes, list, dict, tuple)):
         validate(value)
     if isinstance(value, str) and not is_templated(value):
+        refuse_missing(value, field_name=field_name, template=None, hint=hint)
         validate(value)
+
+
+def check_rendered_id(
+    value: Any, validate: Callable[[Any], str], *, field_name: str, template: str | None, hint: str
+) -> str:
+    """At the start of ``execute``: the rendered id, refused when it is missing or cannot go into a URL."""
+    refuse_missing(value, field_name=field_name, template=template, hint=hint)
+    return validate(value)
 
 
 def check_seconds(name: str, value: Any, *, allow_zero: bool, allow_none: bool = False) -> float | None:

@@ -12,6 +12,9 @@ if TYPE_CHECKING:
 #: The XCom key of the console URL of the job a task works on.
 XCOM_JOB_URL = "job_url"
 
+#: The attribute a running task sets to tell its extra link whether it pushed the console URL (see ``get_link``).
+CONSOLE_URL_ATTR = "pushed_console_url"
+
 
 class DashScopeFineTuneJobLink(BaseOperatorLink):
     """Link to the job in the Model Studio console; available as soon as the task knows the job id."""
@@ -19,4 +22,14 @@ class DashScopeFineTuneJobLink(BaseOperatorLink):
     name = "DashScope Console"
 
     def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
+        # Airflow 3 asks every extra link when the task ends or defers, on the operator that just ran. That
+        # operator knows whether it pushed the URL: when it did not (the task failed before it knew the job), the
+        # link asks for nothing, since asking Airflow for an XCom that does not exist logs an error. The operator
+        # that resumes after deferring, and the operator Airflow 2's webserver passes, know nothing: they read
+        # the XCom (which exists, or is quietly None on Airflow 2).
+        pushed = getattr(operator, CONSOLE_URL_ATTR, None)
+        if pushed is False:
+            return ""
+        if isinstance(pushed, str):
+            return pushed
         return XCom.get_value(key=XCOM_JOB_URL, ti_key=ti_key) or ""

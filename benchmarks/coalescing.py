@@ -38,7 +38,7 @@ def by_route(root: str) -> dict[str, int]:
 
 
 def seed_running(root: str, job_id: str) -> None:
-    body = json.dumps([{"job_id": job_id, "model": "qwen3-14b", "status": "RUNNING"}]).encode()
+    body = json.dumps([{"job_id": job_id, "model": "qwen3-14b", "status": "RUNNING", "pin": True}]).encode()
     request = urllib.request.Request(f"{root}/_emulator/jobs", data=body, headers={"Content-Type": "application/json"})
     urllib.request.urlopen(request, timeout=30).read()
 

@@ -70,7 +70,7 @@ def start_emulator(workdir: Path) -> tuple[subprocess.Popen, str]:
 
 def seed(root: str, count: int) -> list[str]:
     ids = [f"ft-202611250000-{i:04x}" for i in range(count)]
-    jobs = [{"job_id": job_id, "model": "qwen3-14b", "status": "RUNNING"} for job_id in ids]
+    jobs = [{"job_id": job_id, "model": "qwen3-14b", "status": "RUNNING", "pin": True} for job_id in ids]
     request = urllib.request.Request(
         f"{root}/_emulator/jobs", data=json.dumps(jobs).encode(), headers={"Content-Type": "application/json"}
     )

@@ -39,19 +39,13 @@ with DAG(
     )
 
     @task
-    def deploy(result: dict, usage: str | None = None) -> dict:
-        """Stand-in for a deployment step: receives the fine-tuned model id and the tokens it cost."""
-        model = result["finetuned_output"]
-        tokens = int(usage) if usage not in (None, "", "None") else None  # rendered templates are text
-        print(f"DEPLOY finetuned_output={model} usage={tokens}")
-        return {"deployed_model": model, "usage": tokens}
+    def deploy(result: dict) -> dict:
+        """Stand-in for a deployment step: the fine-tuned model id and the tokens it cost (an int), as pushed."""
+        print(f"DEPLOY finetuned_output={result['finetuned_output']} usage={result['usage']}")
+        return {"deployed_model": result["finetuned_output"], "usage": result["usage"]}
 
-    deployed = deploy(
-        finetune_result.output,
-        usage="{{ ti.xcom_pull(task_ids='finetune_result', key='usage') }}",
-    )
     wait_for_finetune >> finetune_result
-
+    deployed = deploy(finetune_result.output)
 
 if __name__ == "__main__":
     dag.test()

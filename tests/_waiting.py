@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dashscope.emulator.state import EmulatorConfig, EmulatorState
+from airflow_provider_dashscope.emulator import EmulatorConfig, EmulatorState
 from airflow_provider_dashscope.emulator.testing import EmulatorThread, FakeClock
 
 #: A recognisable key: tests assert it never shows up in serialized kwargs, reprs, events or logs.

@@ -1,33 +1,32 @@
-"""Local emulator of the DashScope (Alibaba Cloud Model Studio) fine-tunes API.
+"""Local emulator of the DashScope (Alibaba Cloud Model Studio) fine-tunes, files and deployments API.
 
-Imports only the standard library and aiohttp. See :mod:`.state` for the life-cycle,
-quota, delete and time-zone rules, :mod:`.faults` for fault injection and :mod:`.app`
-for the routes. Run it with ``dashscope-emulator --port 8089`` or, in tests, with
-:class:`.testing.EmulatorThread`.
+Imports only the standard library and aiohttp. Run it with ``dashscope-emulator --port 8089``
+or, in tests, with :class:`.testing.EmulatorThread`. Where each rule lives:
 
-Scenario / seed job keys (all optional except ``model``): ``job_id``, ``job_name``,
-``model``, ``base_model``, ``training_file_ids``, ``validation_file_ids``,
-``training_datasets``, ``validation_datasets``, ``hyper_parameters``, ``training_type``,
-``create_time`` ("YYYY-MM-DD HH:MM:SS" in the emulator zone, or epoch seconds),
-``workspace_id``, ``model_name``, ``outcome`` (SUCCEEDED/FAILED/CANCELED),
-``pending_seconds``/``running_seconds``/``canceling_seconds`` (or a ``durations``
-object with those keys), ``usage``, ``failure_code``/``failure_message`` (or
-``code``/``message``), ``finetuned_output``, ``finetuned_output_suffix``, ``end_time``,
-``status`` (pin the job to this status forever, known or not; pinned jobs take no
-training slot) and ``extra`` (more fields merged into the job object).
+* :mod:`.config` - settings, clock, zone, auth; :mod:`.times` - time formats;
+* :mod:`.jobs` - a job's life cycle (timeline, usage, JSON form); :mod:`.schedule` - the
+  one-at-a-time training slot; :mod:`.logs` - the synthesized training log;
+* :mod:`.job_input` - create bodies and seed entries; :mod:`.scenario` - scenario files;
+* :mod:`.store` - :class:`EmulatorState`: quota, cancel and delete rules, seeding, plans;
+* :mod:`.files` and :mod:`.uploads` - uploaded files, their limits, the multipart body;
+* :mod:`.deployments` - a deployment's life cycle; :mod:`.deployment_store` - the deployment routes' rules;
+* :mod:`.persistence` - the state file; :mod:`.stats` - request counters;
+* :mod:`.routes` - the route table; :mod:`.app` - the HTTP handlers; :mod:`.admin` - the
+  ``/_emulator`` control routes; :mod:`.faults` and :mod:`.fault_responses` - fault injection;
+* :mod:`.__main__` - the ``dashscope-emulator`` command; :mod:`.jobs_cli` - its ``jobs`` subcommands.
+
+The keys of scenario jobs, files and deployments, with their types and meanings, are
+:data:`.scenario.JOB_SCHEMA`, :data:`.scenario.FILE_SCHEMA` and :data:`.scenario.DEPLOYMENT_SCHEMA`
+(``dashscope-emulator --help`` prints them); the cookbook is ``docs/emulator.md``.
 """
 
 from .app import API_PREFIX, STATE_KEY, create_app, start_site
+from .config import EmulatorConfig
+from .errors import ApiError
 from .faults import KINDS as FAULT_KINDS
 from .faults import Fault, FaultSet, parse_fault_spec
-from .state import (
-    QUOTA_STATUSES,
-    TERMINAL,
-    ApiError,
-    EmulatorConfig,
-    EmulatorState,
-    Job,
-)
+from .jobs import QUOTA_STATUSES, TERMINAL, Job
+from .store import EmulatorState
 from .testing import EmulatorThread, FakeClock
 
 __all__ = [

@@ -1,53 +1,161 @@
-"""Command line entry point: ``dashscope-emulator`` / ``python -m airflow_provider_dashscope.emulator``."""
+"""Command line entry point: ``dashscope-emulator`` / ``python -m airflow_provider_dashscope.emulator``.
+
+Without a command it serves the emulator; ``dashscope-emulator jobs ...`` is a client of a
+running one (:mod:`.jobs_cli`).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import signal
+import ssl
 import sys
-from typing import Any, Sequence
+from collections.abc import Callable, Sequence
 
+from . import jobs_cli, scenario
 from .app import create_app, start_site
+from .config import EmulatorConfig
 from .faults import parse_fault_spec
-from .state import EmulatorConfig, EmulatorState
+from .scenario import DEPLOYMENT_SCHEMA, FILE_SCHEMA, JOB_SCHEMA, schema_text
+from .store import EmulatorState
+from .tls import context_from
 
 _DEFAULTS = EmulatorConfig()
+
+_DESCRIPTION = """\
+Local emulator of the DashScope (Model Studio) fine-tunes, files and deployments API, for testing DAGs offline.
+
+  dashscope-emulator [options]             serve the API (http://HOST:PORT/api/v1)
+  dashscope-emulator jobs create|list|get|cancel [options]
+                                           talk to a running emulator (see: dashscope-emulator jobs --help)
+
+A job is PENDING for --pending-seconds, QUEUING while another job trains (one at a time),
+RUNNING for --running-seconds, then ends in its outcome (--outcome, or per job: a scenario's
+"outcome", a plan, "jobs create --outcome"); a cancel makes it CANCELING for
+--canceling-seconds, then CANCELED.
+"""
+
+
+def _epilog() -> str:
+    return (
+        "scenario file (--scenario): a JSON list of jobs, or\n"
+        '{"jobs": [...], "files": [...], "deployments": [...], "faults": [...]}.\n'
+        "Keys of a job (all optional but model):\n"
+        f"{schema_text(JOB_SCHEMA)}\n"
+        "Keys of a file (all optional but name):\n"
+        f"{schema_text(FILE_SCHEMA)}\n"
+        "Keys of a deployment (all optional but model_name):\n"
+        f"{schema_text(DEPLOYMENT_SCHEMA)}\n\n"
+        'example: [{"model": "qwen3-14b", "status": "RUNNING", "running_seconds": 30, "outcome": "FAILED"},\n'
+        '          {"model": "qwen3-8b", "status": "SUCCEEDED", "usage": 5000}]\n'
+        'Faults (--fault, or "faults" in a scenario): see docs/emulator.md.'
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="dashscope-emulator",
-        description="Local emulator of the DashScope (Model Studio) fine-tunes API.",
+        description=_DESCRIPTION,
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8089, help="port (default 8089, 0 = any free port)")
+    p.add_argument("--host", default="127.0.0.1", help="bind address (default %(default)s)")
+    p.add_argument("--port", type=int, default=8089, help="port (default %(default)s, 0 = any free port)")
     p.add_argument("--port-file", help="write the bound port to this file once listening")
+    p.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain) file")
+    p.add_argument("--tls-key", help="the private key of --tls-cert (PEM; not needed when it is in the cert file)")
     p.add_argument(
         "--api-key",
         default=None,
         help="expected bearer key (default: env DASHSCOPE_API_KEY; if neither, any non-empty key is accepted)",
     )
-    p.add_argument("--scenario", help="JSON file: a list of jobs, or {\"jobs\": [...], \"faults\": [...]}")
+    p.add_argument("--scenario", help="JSON file of jobs (and faults) to start with; its keys are listed below")
     p.add_argument("--state-file", help="persist jobs to this JSON file and reload them at start")
-    p.add_argument("--fault", action="append", default=[], help="fault spec (repeatable), e.g. "
-                   "'GET /fine-tunes/{job_id}:status=429:times=3:retry_after=1' or a JSON object")
-    p.add_argument("--pending-seconds", type=float, default=_DEFAULTS.pending_seconds)
-    p.add_argument("--running-seconds", type=float, default=_DEFAULTS.running_seconds)
-    p.add_argument("--canceling-seconds", type=float, default=_DEFAULTS.canceling_seconds)
-    p.add_argument("--tokens-per-second", type=float, default=_DEFAULTS.tokens_per_second)
-    p.add_argument("--log-interval", type=float, default=_DEFAULTS.log_interval_seconds,
-                   help="seconds of training per log line (default 1)")
-    p.add_argument("--quota", type=int, default=_DEFAULTS.quota,
-                   help="max PENDING+QUEUING+RUNNING+SUCCEEDED jobs before create returns 429 (default 20)")
-    p.add_argument("--tz-offset", type=float, default=_DEFAULTS.tz_offset_hours,
-                   help="hours east of UTC for create_time/end_time/job_id (default 8)")
-    p.add_argument("--workspace-id", default=_DEFAULTS.workspace_id)
-    p.add_argument("--outcome", default=_DEFAULTS.default_outcome, choices=["SUCCEEDED", "FAILED", "CANCELED"],
-                   help="outcome of newly created jobs (default SUCCEEDED)")
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        help="fault spec (repeatable), e.g. "
+        "'GET /fine-tunes/{job_id}:status=429:times=3:retry_after=1' or a JSON object",
+    )
+    durations = p.add_argument_group("job life cycle (seconds of the emulator clock)")
+    durations.add_argument(
+        "--pending-seconds", type=float, default=_DEFAULTS.pending_seconds, help="default %(default)s"
+    )
+    durations.add_argument(
+        "--running-seconds", type=float, default=_DEFAULTS.running_seconds, help="default %(default)s"
+    )
+    durations.add_argument(
+        "--canceling-seconds", type=float, default=_DEFAULTS.canceling_seconds, help="default %(default)s"
+    )
+    durations.add_argument(
+        "--outcome",
+        default=_DEFAULTS.default_outcome,
+        type=str.upper,
+        choices=["SUCCEEDED", "FAILED", "CANCELED"],
+        help="outcome of newly created jobs (default %(default)s)",
+    )
+    durations.add_argument(
+        "--tokens-per-second",
+        type=float,
+        default=_DEFAULTS.tokens_per_second,
+        help="usage of a SUCCEEDED job = this x running seconds (default %(default)s)",
+    )
+    durations.add_argument(
+        "--log-interval",
+        type=float,
+        default=_DEFAULTS.log_interval_seconds,
+        help="seconds of training per log line (default %(default)s)",
+    )
+    files = p.add_argument_group("files")
+    files.add_argument(
+        "--strict-file-ids",
+        action="store_true",
+        help="refuse jobs whose training/validation file ids were not uploaded (default off: any id is taken)",
+    )
+    files.add_argument(
+        "--max-file-bytes", type=int, default=_DEFAULTS.max_file_bytes, help="largest upload (default %(default)s)"
+    )
+    files.add_argument(
+        "--max-storage-bytes",
+        type=int,
+        default=_DEFAULTS.max_storage_bytes,
+        help="bytes of all files together (default %(default)s)",
+    )
+    files.add_argument(
+        "--max-files", type=int, default=_DEFAULTS.max_files, help="number of files (default %(default)s)"
+    )
+    deploy = p.add_argument_group("deployments (seconds of the emulator clock)")
+    for flag, field_name in (
+        ("--deploy-pending-seconds", "deploy_pending_seconds"),
+        ("--deploying-seconds", "deploying_seconds"),
+        ("--updating-seconds", "updating_seconds"),
+        ("--deleting-seconds", "deleting_seconds"),
+    ):
+        deploy.add_argument(flag, type=float, default=getattr(_DEFAULTS, field_name), help="default %(default)s")
+    deploy.add_argument(
+        "--deployable-models",
+        type=lambda text: tuple(name.strip() for name in text.split(",") if name.strip()),
+        default=_DEFAULTS.deployable_models,
+        help=f"comma-separated base models a deployment may name (default: {','.join(_DEFAULTS.deployable_models)}; "
+        "a SUCCEEDED job's finetuned_output may always be deployed)",
+    )
+    p.add_argument(
+        "--quota",
+        type=int,
+        default=_DEFAULTS.quota,
+        help="max PENDING+QUEUING+RUNNING+SUCCEEDED jobs before create returns 429 (default %(default)s)",
+    )
+    p.add_argument(
+        "--tz-offset",
+        type=float,
+        default=_DEFAULTS.tz_offset_hours,
+        help="hours east of UTC for create_time/end_time/job_id (default %(default)s)",
+    )
+    p.add_argument("--workspace-id", default=_DEFAULTS.workspace_id, help="default %(default)s")
     p.add_argument("--random-seed", type=int, default=None, help="seed for job id suffixes")
     p.add_argument("--backlog", type=int, default=4096)
     p.add_argument("--quiet", action="store_true", help="print nothing on start")
@@ -55,17 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def load_scenario(path: str) -> tuple[list[dict[str, Any]], list[Any]]:
-    with open(path, encoding="utf-8") as fh:
-        data = json.load(fh)
-    if isinstance(data, list):
-        return data, []
-    if isinstance(data, dict):
-        return list(data.get("jobs", [])), list(data.get("faults", []))
-    raise ValueError("a scenario must be a JSON list of jobs or an object with 'jobs'/'faults'")
-
-
-def build_state(args: argparse.Namespace) -> EmulatorState:
+def build_state(args: argparse.Namespace, clock: Callable[[], float] | None = None) -> EmulatorState:
+    """The state the parsed command line describes (``clock`` replaces the wall clock, for embedding)."""
     api_key = args.api_key if args.api_key is not None else os.environ.get("DASHSCOPE_API_KEY") or None
     config = EmulatorConfig(
         api_key=api_key,
@@ -80,17 +179,21 @@ def build_state(args: argparse.Namespace) -> EmulatorState:
         default_outcome=args.outcome,
         random_seed=args.random_seed,
         state_file=args.state_file,
+        strict_file_ids=args.strict_file_ids,
+        max_file_bytes=args.max_file_bytes,
+        max_storage_bytes=args.max_storage_bytes,
+        max_files=args.max_files,
+        deploy_pending_seconds=args.deploy_pending_seconds,
+        deploying_seconds=args.deploying_seconds,
+        updating_seconds=args.updating_seconds,
+        deleting_seconds=args.deleting_seconds,
+        deployable_models=args.deployable_models,
     )
+    if clock is not None:
+        config.clock = clock
     state = EmulatorState(config)
     if args.scenario:
-        jobs, faults = load_scenario(args.scenario)
-        existing = set(state.job_ids())
-        # A restarted emulator with a state file keeps its jobs: skip ids it already has.
-        new_jobs = [j for j in jobs if not (isinstance(j, dict) and j.get("job_id") in existing)]
-        if new_jobs:
-            state.seed(new_jobs)
-        for f in faults:
-            state.faults.add(f)
+        scenario.apply(state, scenario.load(args.scenario))
     for spec in args.fault:
         state.faults.add(parse_fault_spec(spec))
     return state
@@ -103,9 +206,11 @@ def _write_port_file(path: str, port: int) -> None:
     os.replace(tmp, path)
 
 
-async def serve(args: argparse.Namespace, state: EmulatorState) -> None:
+async def serve(args: argparse.Namespace, state: EmulatorState, ssl_context: ssl.SSLContext | None = None) -> None:
     app = create_app(state)
-    runner, port = await start_site(app, args.host, args.port, backlog=args.backlog, access_log=args.verbose)
+    runner, port = await start_site(
+        app, args.host, args.port, backlog=args.backlog, access_log=args.verbose, ssl_context=ssl_context
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -119,8 +224,9 @@ async def serve(args: argparse.Namespace, state: EmulatorState) -> None:
         if not args.quiet:
             auth = "API key required" if state.config.api_key else "any bearer token accepted"
             print(
-                f"dashscope-emulator listening on http://{args.host}:{port}/api/v1 "
-                f"({auth}; {len(state.job_ids())} jobs, {len(state.faults)} faults)",
+                f"dashscope-emulator listening on {'https' if ssl_context else 'http'}://{args.host}:{port}/api/v1 "
+                f"({auth}; {len(state.job_ids())} jobs, {len(state.files.names())} files, "
+                f"{len(state.deployments.names())} deployments, {len(state.faults)} faults)",
                 flush=True,
             )
         await stop.wait()
@@ -129,17 +235,22 @@ async def serve(args: argparse.Namespace, state: EmulatorState) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Serve the emulator, or run a ``jobs`` command against a running one."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["jobs"]:
+        return jobs_cli.main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     if args.verbose:
         logging.getLogger("aiohttp.access").setLevel(logging.INFO)
     try:
+        ssl_context = context_from(None, args.tls_cert, args.tls_key)
         state = build_state(args)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, TypeError) as exc:
         print(f"dashscope-emulator: {exc}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(args, state))
+        asyncio.run(serve(args, state, ssl_context))
     except KeyboardInterrupt:  # pragma: no cover
         pass
     except OSError as exc:

@@ -11,8 +11,10 @@ Fault dict format (all keys but ``kind`` optional; ``kind`` defaults to ``"statu
         "kind": "status",            # see KINDS
         "method": "GET",             # HTTP method or "*" (default "*")
         "route": "/fine-tunes/{job_id}",  # route template or "*"; may embed the method:
-                                     #   "GET /fine-tunes/{job_id}"
-        "job_id": "ft-...",          # only requests for this job id
+                                     #   "GET /fine-tunes/{job_id}", "DELETE /files/{file_id}",
+                                     #   "PUT /deployments/{deployed_model}/scale" (see ROUTES)
+        "job_id": "ft-...",          # only requests for this id in the path (a job id, or a
+                                     #   file id / deployed model: "file_id"/"deployed_model")
         "status": 429,               # HTTP status ("status"/"html"/body kinds)
         "code": "Throttling",        # error code for kind "status" (default from status)
         "message": "...",            # error message for kind "status"; page body for "html"
@@ -33,9 +35,10 @@ Kinds:
 * ``malformed_json``: ``application/json`` body that is not valid JSON (default 200).
 * ``truncated_json``: the real response body cut in half (default 200 / real status).
 * ``empty_body``: empty ``application/json`` body (default 200).
-* ``missing_output``: HTTP 200 envelope without ``output``.
-* ``missing_status``: the real response with ``output.status`` removed.
-* ``unknown_status``: the real response with ``output.status`` set to ``job_status``.
+* ``missing_output``: HTTP 200 envelope without ``output`` (or ``data``): ``{request_id}``.
+* ``missing_status``: the real response with ``status`` removed from its object (every
+  item of a list page).
+* ``unknown_status``: the real response with that ``status`` set to ``job_status``.
 * ``slow``: wait ``delay`` seconds (default 1), then answer normally.
 * ``drop``: close the connection without any response (``partial``: after a
   partial response, with a Content-Length larger than what was sent).
@@ -51,6 +54,21 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .routes import ROUTES, normalize_route
+
+__all__ = [
+    "DEFAULT_ERRORS",
+    "ID_ALIASES",
+    "KINDS",
+    "ROUTES",
+    "Fault",
+    "FaultSet",
+    "as_fault",
+    "default_error",
+    "normalize_route",
+    "parse_fault_spec",
+]
+
 KINDS = frozenset(
     {
         "status",
@@ -64,16 +82,6 @@ KINDS = frozenset(
         "slow",
         "drop",
     }
-)
-
-#: Route templates served by the emulator (method, template), relative to /api/v1.
-ROUTES = (
-    ("POST", "/fine-tunes"),
-    ("GET", "/fine-tunes"),
-    ("GET", "/fine-tunes/{job_id}"),
-    ("DELETE", "/fine-tunes/{job_id}"),
-    ("POST", "/fine-tunes/{job_id}/cancel"),
-    ("GET", "/fine-tunes/{job_id}/logs"),
 )
 
 #: Default error code and message per HTTP status, for kind "status".
@@ -91,6 +99,9 @@ DEFAULT_ERRORS: dict[int, tuple[str, str]] = {
     504: ("GatewayTimeout", "Gateway timeout."),
 }
 
+#: Other names of ``job_id`` (the id in the path), for faults on file and deployment routes.
+ID_ALIASES = ("file_id", "deployed_model")
+
 _INT_KEYS = {"status", "times"}
 _FLOAT_KEYS = {"delay"}
 _BOOL_KEYS = {"after", "partial"}
@@ -105,29 +116,6 @@ def default_error(status: int) -> tuple[str, str]:
     return ("InvalidParameter", "Request failed.")
 
 
-def normalize_route(route: str | None, method: str | None = None) -> tuple[str, str]:
-    """Split ``"GET /fine-tunes/{id}"`` style routes into (METHOD, template).
-
-    Accepts an ``/api/v1`` prefix, a trailing slash and ``{id}`` as an alias of
-    ``{job_id}``. ``None``/``"*"`` mean any route.
-    """
-    m = (method or "*").strip().upper() or "*"
-    r = (route or "*").strip() or "*"
-    if " " in r:
-        head, _, rest = r.partition(" ")
-        m = head.strip().upper() or "*"
-        r = rest.strip() or "*"
-    if r != "*":
-        if r.startswith("/api/v1"):
-            r = r[len("/api/v1") :]
-        if not r.startswith("/"):
-            r = "/" + r
-        if len(r) > 1:
-            r = r.rstrip("/")
-        r = r.replace("{id}", "{job_id}")
-    return m, r
-
-
 @dataclass
 class Fault:
     """One injected fault. See the module docstring for the field meanings."""
@@ -139,7 +127,8 @@ class Fault:
     status: int | None = None
     code: str | None = None
     message: str | None = None
-    retry_after: str | None = None
+    #: Seconds or an HTTP date; kept as the header's text.
+    retry_after: str | float | None = None
     delay: float = 0.0
     times: int = 1
     job_status: str = "PAUSED"
@@ -171,9 +160,15 @@ class Fault:
         self.headers = {str(k): str(v) for k, v in (self.headers or {}).items()}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Fault":
+    def from_dict(cls, data: dict[str, Any]) -> Fault:
         if not isinstance(data, dict):
-            raise ValueError("a fault must be a JSON object")
+            raise TypeError("a fault must be a JSON object")
+        data = dict(data)
+        aliases = [key for key in ID_ALIASES if key in data]
+        if len(aliases) + ("job_id" in data) > 1:
+            raise ValueError(f"give one of job_id, {', '.join(ID_ALIASES)}, not several")
+        for key in aliases:
+            data["job_id"] = data.pop(key)
         known = set(cls.__dataclass_fields__)
         unknown = set(data) - known
         if unknown:
@@ -191,9 +186,7 @@ class Fault:
             return False
         if self.route != "*" and self.route != route:
             return False
-        if self.job_id is not None and self.job_id != job_id:
-            return False
-        return True
+        return self.job_id is None or self.job_id == job_id
 
 
 def _coerce(key: str, value: str) -> Any:
@@ -230,13 +223,13 @@ def parse_fault_spec(spec: str) -> Fault:
         key = key.strip()
         if not sep or not key:
             raise ValueError(f"bad fault segment {pair!r} in {spec!r}")
-        if key not in Fault.__dataclass_fields__ or key == "headers":
+        if (key not in Fault.__dataclass_fields__ and key not in ID_ALIASES) or key == "headers":
             raise ValueError(f"unknown fault key {key!r} in {spec!r}")
         data[key] = _coerce(key, value.strip())
     return Fault.from_dict(data)
 
 
-def as_fault(value: "Fault | dict[str, Any] | str") -> Fault:
+def as_fault(value: Fault | dict[str, Any] | str) -> Fault:
     if isinstance(value, Fault):
         return value
     if isinstance(value, str):
@@ -251,7 +244,7 @@ class FaultSet:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
 
-    def add(self, fault: "Fault | dict[str, Any] | str") -> Fault:
+    def add(self, fault: Fault | dict[str, Any] | str) -> Fault:
         f = as_fault(fault)
         with self._lock:
             self._faults.append(f)

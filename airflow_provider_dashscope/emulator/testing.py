@@ -13,12 +13,19 @@ All helper methods are thread-safe: the state object guards itself with a lock.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import threading
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from .app import create_app, start_site
+from .config import EmulatorConfig
 from .faults import Fault
-from .state import EmulatorConfig, EmulatorState
+from .store import EmulatorState
+from .tls import context_from
+
+if TYPE_CHECKING:
+    from typing import Self
 
 DEFAULT_TEST_API_KEY = "sk-emulator-test-key"
 
@@ -47,9 +54,11 @@ class EmulatorThread:
     """The emulator on 127.0.0.1 (port 0 by default) in a thread with its own event loop.
 
     ``EmulatorThread(state=None, *, api_key=DEFAULT_TEST_API_KEY, host="127.0.0.1", port=0,
-    access_log=False, **config)``: ``config`` are :class:`EmulatorConfig` fields (``clock``,
-    ``pending_seconds``, ``running_seconds``, ``canceling_seconds``, ``quota``, ...). Pass
-    ``api_key=None`` to accept any bearer token. A ready ``state`` may be given instead.
+    access_log=False, ssl_context=None, tls_cert=None, tls_key=None, **config)``: ``config`` are
+    :class:`EmulatorConfig` fields (``clock``, ``pending_seconds``, ``running_seconds``,
+    ``canceling_seconds``, ``quota``, ...). Pass ``api_key=None`` to accept any bearer token. A
+    ready ``state`` may be given instead. With a server ``ssl_context`` (or certificate files
+    ``tls_cert``/``tls_key``) it serves HTTPS and its URLs start with ``https://``.
     """
 
     def __init__(
@@ -61,8 +70,12 @@ class EmulatorThread:
         port: int = 0,
         access_log: bool = False,
         start_timeout: float = 10.0,
+        ssl_context: ssl.SSLContext | None = None,
+        tls_cert: str | None = None,
+        tls_key: str | None = None,
         **config: Any,
     ) -> None:
+        self.ssl_context = context_from(ssl_context, tls_cert, tls_key)
         if state is None:
             state = EmulatorState(EmulatorConfig(api_key=api_key, **config))
         elif config:
@@ -84,8 +97,12 @@ class EmulatorThread:
         return self.state.config.api_key
 
     @property
+    def scheme(self) -> str:
+        return "https" if self.ssl_context is not None else "http"
+
+    @property
     def root_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -95,7 +112,7 @@ class EmulatorThread:
     def admin_url(self) -> str:
         return f"{self.root_url}/_emulator"
 
-    def start(self) -> "EmulatorThread":
+    def start(self) -> Self:
         if self._thread is not None:
             raise RuntimeError("emulator already started")
         self._thread = threading.Thread(target=self._run, name="dashscope-emulator", daemon=True)
@@ -114,9 +131,11 @@ class EmulatorThread:
         try:
             app = create_app(self.state)
             runner, self.port = loop.run_until_complete(
-                start_site(app, self.host, self._requested_port, access_log=self._access_log)
+                start_site(
+                    app, self.host, self._requested_port, access_log=self._access_log, ssl_context=self.ssl_context
+                )
             )
-        except BaseException as exc:  # report to start()
+        except Exception as exc:
             self._error = exc
             self._ready.set()
             loop.close()
@@ -140,14 +159,14 @@ class EmulatorThread:
         self._thread = None
         self._loop = None
 
-    def __enter__(self) -> "EmulatorThread":
+    def __enter__(self) -> Self:
         return self.start()
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # -------------------------------------------------------------- helpers
-    def add_fault(self, fault: "Fault | dict[str, Any] | str | None" = None, **kwargs: Any) -> Fault:
+    def add_fault(self, fault: Fault | dict[str, Any] | str | None = None, **kwargs: Any) -> Fault:
         """Add a fault from a Fault, a dict, a CLI spec string, or keyword arguments."""
         if fault is None:
             fault = dict(kwargs)
@@ -161,7 +180,7 @@ class EmulatorThread:
     def faults(self) -> list[dict[str, Any]]:
         return self.state.faults.list()
 
-    def seed(self, jobs: "Iterable[dict[str, Any]] | dict[str, Any]") -> list[str]:
+    def seed(self, jobs: Iterable[dict[str, Any]] | dict[str, Any]) -> list[str]:
         return self.state.seed(jobs)
 
     def plan_next(self, *settings: dict[str, Any]) -> None:

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 ENV_API_KEY = "DASHSCOPE_API_KEY"
 ENV_BASE_URL = "DASHSCOPE_HTTP_BASE_URL"
 
+#: Connection ids this process has said it replaced with the environment (said once per process).
+_ANNOUNCED_FALLBACKS: set[str] = set()
+
 #: How long triggers on one event loop reuse a connection lookup.
 CONFIG_CACHE_SECONDS = 60.0
 
@@ -123,26 +126,14 @@ class DashScopeHook(BaseHook):
     # ----------------------------------------------------------------------------------------------------------
     # Configuration
     # ----------------------------------------------------------------------------------------------------------
-    def _config_from(self, conn: Any | None, extra: Mapping[str, Any] | None) -> ClientConfig:
-        """Settings from a connection, or from the environment when there is none."""
+    def _config_from(self, conn: Any | None, extra: Mapping[str, Any] | None, *, blocking: bool = True) -> ClientConfig:
+        """Settings from a connection, or from the environment when there is none.
+
+        ``blocking=False`` (inside an event loop) keeps the error path from reading the DB or asking Airflow.
+        """
         overrides = {key: value for key, value in self._overrides.items() if value is not None}
         if conn is None:
-            api_key = os.environ.get(ENV_API_KEY)
-            if not api_key:
-                raise DashScopeConfigError(
-                    f"connection {self.dashscope_conn_id!r} does not exist and {ENV_API_KEY} is not set: create "
-                    f"the connection (type 'dashscope', API key in its password; e.g. AIRFLOW_CONN_"
-                    f'{self.dashscope_conn_id.upper()}=\'{{"conn_type": "dashscope", "password": "<key>"}}\') '
-                    f"or export {ENV_API_KEY}"
-                )
-            _mask(api_key)
-            return build_config(
-                api_key=api_key,
-                host=os.environ.get(ENV_BASE_URL),
-                extra=overrides,
-                source="the environment",
-                key_field=ENV_API_KEY,
-            )
+            return self._config_from_environment(overrides, blocking=blocking)
         settings = dict(extra or {})
         # Form widgets of Airflow < 3.2 store extras as extra__dashscope__<name>.
         prefix = f"extra__{self.conn_type}__"
@@ -157,6 +148,44 @@ class DashScopeHook(BaseHook):
             key_field="its password field (the DashScope API key)",
         )
 
+    def _config_from_environment(self, overrides: Mapping[str, Any], *, blocking: bool) -> ClientConfig:
+        """``DASHSCOPE_API_KEY`` (and ``DASHSCOPE_HTTP_BASE_URL``) when the connection does not exist."""
+        from airflow_provider_dashscope._connections import similar_conn_id
+
+        conn_id = self.dashscope_conn_id
+        api_key = os.environ.get(ENV_API_KEY)
+        similar = None
+        if not api_key or conn_id != self.default_conn_name:  # the default id with the key set is the SDK's way
+            similar = similar_conn_id(conn_id, look_in_db=blocking, lookup=self.get_connection if blocking else None)
+        if not api_key:
+            if similar is not None:
+                raise DashScopeConfigError(
+                    f"connection {conn_id!r} does not exist; did you mean {similar!r}? It is a 'dashscope' "
+                    f"connection Airflow can see: set dashscope_conn_id={similar!r}"
+                )
+            raise DashScopeConfigError(
+                f"connection {conn_id!r} does not exist and {ENV_API_KEY} is not set: create "
+                f"the connection (type 'dashscope', API key in its password; e.g. AIRFLOW_CONN_"
+                f'{conn_id.upper()}=\'{{"conn_type": "dashscope", "password": "<key>"}}\') '
+                f"or export {ENV_API_KEY}"
+            )
+        _mask(api_key)
+        config = build_config(
+            api_key=api_key,
+            host=os.environ.get(ENV_BASE_URL),
+            extra=dict(overrides),
+            source="the environment",
+            key_field=ENV_API_KEY,
+        )
+        if conn_id not in _ANNOUNCED_FALLBACKS:  # once per process: a task has a hook for checks and one for polls
+            _ANNOUNCED_FALLBACKS.add(conn_id)
+            base = f"{ENV_BASE_URL} ({config.base_url})" if os.environ.get(ENV_BASE_URL) else config.base_url
+            guess = f" (did you mean {similar!r}?)" if similar is not None else ""
+            # The default id falling back to the key is the documented SDK-like set-up; another id is a mistake.
+            level = self.log.info if conn_id == self.default_conn_name else self.log.warning
+            level("Connection %r was not found%s: using %s and %s instead", conn_id, guess, ENV_API_KEY, base)
+        return config
+
     @property
     def config(self) -> ClientConfig:
         """The validated configuration (resolved once per hook)."""
@@ -164,9 +193,8 @@ class DashScopeHook(BaseHook):
             try:
                 conn = self.get_connection(self.dashscope_conn_id)
             except AirflowNotFoundException:
-                config = self._config_from(None, None)
-            else:
-                config = self._config_from(conn, conn.extra_dejson)
+                conn = None  # handled below, outside the except: an error then has no "during handling" chain
+            config = self._config_from(conn, None if conn is None else conn.extra_dejson)
             self._warn_if_unverified(config)
             self._config = config
         return self._config
@@ -209,7 +237,7 @@ class DashScopeHook(BaseHook):
         try:
             conn = await get_async_connection(self.dashscope_conn_id, hook=self)
         except AirflowNotFoundException:
-            return self._config_from(None, None)
+            return self._config_from(None, None, blocking=False)
         return self._config_from(conn, await get_async_extra_dejson(conn))
 
     @property

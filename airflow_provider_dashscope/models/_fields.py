@@ -53,18 +53,16 @@ class FrozenDict(Mapping[str, Any]):
         return hash(tuple(sorted(self._data.items(), key=lambda item: item[0])))
 
 
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
 def freeze(value: Any) -> Any:
     """A read-only copy of a JSON value: objects become :class:`FrozenDict`, arrays tuples."""
-    if type(value) in _SCALARS:  # most values: no abstract-class check needed
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:  # the common case, first
         return value
-    if isinstance(value, FrozenDict):
+    if kind is FrozenDict:
         return value
-    if isinstance(value, Mapping):
+    if kind is dict or isinstance(value, Mapping):
         return FrozenDict(value)
-    if isinstance(value, (list, tuple)):
+    if kind is list or kind is tuple or isinstance(value, (list, tuple)):
         return tuple(freeze(v) for v in value)
     return value
 
@@ -153,20 +151,25 @@ CONVERTERS: dict[str, Callable[[Any, str], Any]] = {
 }
 
 
+@functools.cache
+def _reading_plan(cls: type) -> tuple[tuple[str, Callable[[Any, str], Any]], ...]:
+    """Each field of ``cls`` with the converter of its declared type, worked out once per class."""
+    return tuple((spec.name, CONVERTERS.get(str(spec.type), _as_is)) for spec in fields(cls))
+
+
+def _as_is(value: Any, time_zone: str) -> Any:
+    return value
+
+
 def fields_from_api(cls: type, output: Mapping[str, Any], *, time_zone: str, **given: Any) -> dict[str, Any]:
     """Constructor arguments of the dataclass ``cls`` from an API object: each field not in ``given`` is read
     from ``output`` by its name and converted by its declared type."""
     values = dict(given)
-    for name, type_name in _field_types(cls):
+    get = output.get
+    for name, convert in _reading_plan(cls):
         if name not in values:
-            values[name] = CONVERTERS[type_name](output.get(name), time_zone)
+            values[name] = convert(get(name), time_zone)
     return values
-
-
-@functools.cache
-def _field_types(cls: type) -> tuple[tuple[str, str], ...]:
-    """Each field of ``cls`` with its declared type, worked out once per class."""
-    return tuple((spec.name, str(spec.type)) for spec in fields(cls))
 
 
 _unknown_statuses_seen: set[tuple[str, str]] = set()

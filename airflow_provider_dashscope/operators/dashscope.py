@@ -14,7 +14,6 @@ from airflow_provider_dashscope._arguments import (
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_TIMEOUT,
-    check_id_arg,
     check_interval,
     check_max_failures,
     check_seconds,
@@ -22,7 +21,7 @@ from airflow_provider_dashscope._arguments import (
 from airflow_provider_dashscope.exceptions import DashScopeConfigError, DashScopeError, UnsupportedOperationError
 from airflow_provider_dashscope.links import DashScopeFineTuneJobLink
 from airflow_provider_dashscope.models import JobStatus
-from airflow_provider_dashscope.resources.fine_tunes import create_job_request, validate_job_id
+from airflow_provider_dashscope.resources.fine_tunes import create_job_request
 from airflow_provider_dashscope.wait.fine_tune_task import FineTuneJobWaitMixin
 
 if TYPE_CHECKING:
@@ -101,11 +100,10 @@ class DashScopeFineTuneJobOperator(_FineTuneJobWaitOperator):
 
     def __init__(self, *, job_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        check_id_arg(job_id, validate_job_id)
-        self.job_id = job_id
+        self._take_job_id(job_id)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        self.job_id = validate_job_id(self.job_id)
+        self.job_id = self._rendered_job_id()
         self._announce(context, self.job_id)
         return self._hand_on(context, self._check(context, self.job_id))
 

@@ -11,14 +11,15 @@ from airflow_provider_dashscope.exceptions import DashScopeConfigError
 from airflow_provider_dashscope.models import FineTuneJob, FineTuneJobLogs, FineTuneJobPage
 
 EXAMPLE_JOB_ID = "ft-202410291653-1c7f"
+#: Where a good job id comes from (the end of every job id error).
+JOB_ID_HINT = f"pass the id the create call returned, e.g. {EXAMPLE_JOB_ID!r}"
 #: The most lines one logs request may ask for.
 MAX_LOG_LINES = 1000
 
 
 def validate_job_id(job_id: Any, *, field_name: str = "job_id") -> str:
     """Return ``job_id`` if it can safely go into a URL path, else raise a ``ValueError`` that shows it."""
-    hint = f"pass the id the create call returned, e.g. {EXAMPLE_JOB_ID!r}"
-    return validate_path_id(job_id, field_name=field_name, noun="job id", hint=hint)
+    return validate_path_id(job_id, field_name=field_name, noun="job id", hint=JOB_ID_HINT)
 
 
 def _job_request(method: str, job_id: str, suffix: str = "", **kwargs: Any) -> ApiRequest:

@@ -16,13 +16,11 @@ from airflow.providers.common.compat.sdk import (
 from airflow_provider_dashscope._arguments import (
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
     DEFAULT_POLL_INTERVAL,
-    check_id_arg,
     check_interval,
     check_max_failures,
     check_seconds,
 )
 from airflow_provider_dashscope.links import DashScopeFineTuneJobLink
-from airflow_provider_dashscope.resources.fine_tunes import validate_job_id
 from airflow_provider_dashscope.wait.drivers import emit
 from airflow_provider_dashscope.wait.fine_tune_task import FineTuneJobWaitMixin
 from airflow_provider_dashscope.wait.machine import Done
@@ -74,8 +72,7 @@ class DashScopeFineTuneJobSensor(FineTuneJobWaitMixin, BaseSensorOperator):
         if "timeout" in kwargs:
             kwargs["timeout"] = check_seconds("timeout", kwargs["timeout"], allow_zero=True)
         super().__init__(**kwargs)
-        check_id_arg(job_id, validate_job_id)
-        self.job_id = job_id
+        self._take_job_id(job_id)
         self.dashscope_conn_id = dashscope_conn_id
         self.poll_interval = poll_interval
         self.deferrable = deferrable
@@ -83,7 +80,7 @@ class DashScopeFineTuneJobSensor(FineTuneJobWaitMixin, BaseSensorOperator):
         self.log_training_progress = bool(log_training_progress)
 
     def execute(self, context: Context) -> Any:
-        self.job_id = validate_job_id(self.job_id)
+        self.job_id = self._rendered_job_id()
         self._announce(context, self.job_id)
         if self.mode == "reschedule" and not self.deferrable:
             return super().execute(context)  # Airflow reschedules the task between checks; see poke()

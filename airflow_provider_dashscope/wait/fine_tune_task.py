@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from airflow_provider_dashscope._arguments import check_id_arg, check_rendered_id, template_of
 from airflow_provider_dashscope.links import XCOM_JOB_URL
+from airflow_provider_dashscope.resources.fine_tunes import JOB_ID_HINT, validate_job_id
 from airflow_provider_dashscope.wait.fine_tunes import FINE_TUNE_JOB
 from airflow_provider_dashscope.wait.task import ResourceWaitMixin
 from airflow_provider_dashscope.wait.training import LogSlice, TrainingProgress, every_polls_setting
@@ -28,6 +30,21 @@ class FineTuneJobWaitMixin(ResourceWaitMixin["FineTuneJob"]):
     cancel_on_kill = False
     #: Log the training progress read from the job's log while waiting (the tasks' ``log_training_progress``).
     log_training_progress = True
+    job_id: Any
+    #: The ``job_id`` argument's template, if it was one (to name it when it renders to a missing value).
+    _job_id_template: str | None = None
+
+    def _take_job_id(self, job_id: Any) -> None:
+        """At DAG parse: keep the ``job_id`` argument (and its template); a literal id must be valid now."""
+        check_id_arg(job_id, validate_job_id, field_name="job_id", hint=JOB_ID_HINT)
+        self.job_id = job_id
+        self._job_id_template = template_of(job_id)
+
+    def _rendered_job_id(self) -> str:
+        """At the start of ``execute``: the rendered ``job_id``, refused before any request if it is unusable."""
+        return check_rendered_id(
+            self.job_id, validate_job_id, field_name="job_id", template=self._job_id_template, hint=JOB_ID_HINT
+        )
 
     def _fetch(self, hook: DashScopeHook, resource_id: str) -> FineTuneJob:
         return hook.get_fine_tune_job(resource_id)
@@ -70,5 +87,16 @@ class FineTuneJobWaitMixin(ResourceWaitMixin["FineTuneJob"]):
             return
         if tail:
             self.log.error(
-                "Last lines of the training log of fine-tune job %s:\n%s", event.resource_id, "\n".join(tail)
+                "Last lines of the training log of fine-tune job %s (its times are the API's clock, %s):\n%s",
+                event.resource_id,
+                zone_label(self.hook.config.time_zone),
+                "\n".join(tail),
             )
+
+
+def zone_label(time_zone: str) -> str:
+    """``Asia/Shanghai, UTC+08:00``: a zone's name and its offset now (lines quoted from the API carry no zone)."""
+    import pendulum
+
+    offset = pendulum.now(time_zone).format("Z")
+    return "UTC" if time_zone.upper() == "UTC" else f"{time_zone}, UTC{offset}"

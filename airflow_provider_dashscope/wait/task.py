@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar
 
-from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
 from airflow_provider_dashscope._arguments import deadline_from
 from airflow_provider_dashscope.exceptions import NotFoundError
@@ -45,6 +45,10 @@ class ResourceWaitMixin(Generic[R]):
     #: The clock and the sleep of the worker-side wait (replaceable, e.g. by a test's fake time).
     wait_clock: Callable[[], float] = staticmethod(time.time)
     wait_sleep: Callable[[float], Any] = staticmethod(time.sleep)
+    #: What this run of the task knows of its console URL XCom, for the extra link (``links.CONSOLE_URL_ATTR``):
+    #: ``False`` while it has pushed none (the link then asks Airflow for nothing), the URL once it has, ``None``
+    #: when the run resumed after deferring (the URL was pushed before; the link reads the XCom).
+    pushed_console_url: str | bool | None = False
 
     dashscope_conn_id: str
     poll_interval: float
@@ -116,6 +120,7 @@ class ResourceWaitMixin(Generic[R]):
         url = self._console_url(resource_id)
         self._push(context, self.id_xcom_key, resource_id)
         self._push(context, self.url_xcom_key, url)
+        self.pushed_console_url = url
         self.log.info("%s %s: %s", self.wait_policy.kind, resource_id, url)
 
     def _check(self, context: Context, resource_id: str) -> R:
@@ -171,6 +176,7 @@ class ResourceWaitMixin(Generic[R]):
         return self._complete(context, event)
 
     def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
+        self.pushed_console_url = None  # pushed by the run that deferred
         return self._complete(context, WaitEvent.from_payload(event, self.wait_policy.event_keys))
 
     def _complete(self, context: Context, event: WaitEvent) -> dict[str, Any]:
@@ -192,10 +198,35 @@ class ResourceWaitMixin(Generic[R]):
         if event.outcome is Outcome.TIMEOUT:
             self._on_timeout(event)
         error = self.wait_policy.error_of(event)
-        if isinstance(error, AirflowFailException) and self.soft_fail:
+        if self.soft_fail and (isinstance(error, AirflowFailException) or event.outcome is Outcome.TIMEOUT):
             raise AirflowSkipException(f"{error} (soft_fail)")
         if event.outcome is Outcome.TIMEOUT:
-            if self.soft_fail:
-                raise AirflowSkipException(f"{error} (soft_fail)")
-            raise self._timeout_exception(error)
+            error = self._timeout_exception(error)
+        if isinstance(error, (AirflowFailException, AirflowSensorTimeout)):
+            self._say_why_retries_are_skipped(context, event)
         raise error
+
+    def _say_why_retries_are_skipped(self, context: Context, event: WaitEvent) -> None:
+        """One line naming the retries a final failure skips, and why (Airflow itself says nothing)."""
+        ti = context["ti"]
+        try_number = getattr(ti, "try_number", None) or 1
+        max_tries = getattr(ti, "max_tries", None)
+        if not isinstance(max_tries, int):
+            max_tries = getattr(self, "retries", 0) or 0
+        remaining = max_tries - (try_number - 1)
+        if remaining <= 0:
+            return
+        noun = self.wait_policy.kind.lower()
+        what = f"{noun} {event.resource_id}"
+        if event.outcome is Outcome.TIMEOUT:
+            how, why = f"The wait for {what} timed out", "Airflow does not retry a sensor that timed out"
+        elif event.outcome in (Outcome.FAILED, Outcome.CANCELLED):
+            how, why = f"{what} ended {event.resource_status}", f"retrying cannot change a {noun} that has ended"
+        elif event.http_status == 404:
+            how, why = f"{what} was not found", f"retrying cannot find a {noun} the API does not know"
+        else:
+            how, why = f"The wait for {what} cannot succeed", "retrying cannot change the answer"
+        retries = "retry" if remaining == 1 else "retries"
+        self.log.warning(
+            "%s, so the task fails without its %d remaining %s: %s", how[0].upper() + how[1:], remaining, retries, why
+        )

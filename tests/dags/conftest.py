@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dashscope.emulator.state import EmulatorConfig, EmulatorState
+from airflow_provider_dashscope.emulator import EmulatorConfig, EmulatorState
 from airflow_provider_dashscope.emulator.testing import EmulatorThread
 
 HERE = Path(__file__).resolve().parent
@@ -43,6 +44,9 @@ class PollClock:
         return self.start + (self.state.request_count("GET", GET_JOB) if self.state is not None else 0)
 
 
+_AIRFLOW2_STAMP = re.compile(r"^\[(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)[.,](\d{3})[^\]]*\]\s*(.*)$")
+
+
 @dataclass
 class DagRunResult:
     returncode: int
@@ -52,6 +56,16 @@ class DagRunResult:
     xcom: dict[str, dict[str, Any]]
     links: dict[str, str]
     output: str
+
+    def times_logged(self, text: str) -> int:
+        """How many log records hold ``text``: Airflow 2's ``dags test`` prints each task log record twice, once
+        as ``[2026-11-30 04:07:46,659]`` and once as ``[2026-11-30T04:07:46.659+0000]``; those count once."""
+        records = set()
+        for line in self.output.splitlines():
+            if text in line:
+                stamped = _AIRFLOW2_STAMP.match(line)
+                records.add(stamped.groups() if stamped else line)
+        return len(records)
 
     def __str__(self) -> str:  # what pytest shows when an assertion about the run fails
         return f"rc={self.returncode} states={self.states}\n--- output (tail) ---\n{self.output[-6000:]}"

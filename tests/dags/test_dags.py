@@ -45,8 +45,20 @@ def test_example_gate_defers_then_hands_finetuned_output_and_usage_to_deploy(emu
     assert result["return_value"]["usage"] == 4321
     assert run.links.get("finetune_result") == result["job_url"]
 
-    assert run.xcom["wait_for_finetune"]["return_value"]["finetuned_output"] == job["finetuned_output"]
+    # The sensor pushes what the operators push, typed, after its deferred wait; it logs the console URL once.
+    sensor = run.xcom["wait_for_finetune"]
+    assert {key: sensor[key] for key in ("job_id", "job_url", "status", "finetuned_output", "usage")} == {
+        "job_id": job_id,
+        "job_url": result["job_url"],
+        "status": "SUCCEEDED",
+        "finetuned_output": job["finetuned_output"],
+        "usage": 4321,
+    }
+    assert sensor["return_value"] == result["return_value"]
+    assert run.links.get("wait_for_finetune") == result["job_url"]
+    assert run.times_logged(f"Fine-tune job {job_id}: {result['job_url']}") == 2, run  # the sensor's, the operator's
     assert run.xcom["deploy"]["return_value"] == {"deployed_model": job["finetuned_output"], "usage": 4321}
+    assert f"DEPLOY finetuned_output={job['finetuned_output']} usage=4321" in run.output
     assert API_KEY not in run.output
 
 
@@ -104,7 +116,7 @@ def test_soft_fail_gate_skips_failed_and_cancelled_jobs_and_what_follows(emulato
 
 
 def test_timeouts_fail_without_retries_or_skip_with_soft_fail_in_deferrable_and_poke_mode(emulator, run_dag):
-    emulator.seed([{"job_id": "ft-forever", "model": "qwen3-14b", "status": "RUNNING"}])
+    emulator.seed([{"job_id": "ft-forever", "model": "qwen3-14b", "status": "RUNNING", "pin": True}])
 
     run = run_dag("dashscope_gate_timeout", {"job_id": "ft-forever"})
 
@@ -117,9 +129,14 @@ def test_timeouts_fail_without_retries_or_skip_with_soft_fail_in_deferrable_and_
         "wait_poke": "failed",
         "deploy_after_wait_poke": "upstream_failed",
     }, run
-    # retries=2 is set on every task: a sensor timeout must not use them.
+    # retries=2 is set on every task: a sensor timeout must not use them, and says so.
     assert run.tries["wait_deferrable"] == 1, run
     assert run.tries["wait_poke"] == 1, run
+    skipped = (
+        "The wait for fine-tune job ft-forever timed out, so the task fails without its 2 remaining retries: "
+        "Airflow does not retry a sensor that timed out"
+    )
+    assert run.times_logged(skipped) == 2, run
     assert polls(emulator, "ft-forever") >= 6, run  # each of the three sensors polled for its 2 s
     assert emulator.state.job_status("ft-forever") == "RUNNING"  # a sensor never cancels the job it waited on
 

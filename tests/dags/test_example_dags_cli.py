@@ -216,7 +216,13 @@ def test_report_dag_writes_the_report_of_its_data_interval(emulator, airflow_env
     # [2026-11-19 00:00, 2026-11-20 00:00) UTC, i.e. 08:00 to 08:00 in the emulator's UTC+8.
     specs = []
     for suffix, base_model, status, created, ended, usage, code, message in REPORT_JOBS:
-        spec = {"job_id": f"ft-202611190800-{suffix}", "model": base_model, "status": status, "create_time": created}
+        spec = {
+            "job_id": f"ft-202611190800-{suffix}",
+            "model": base_model,
+            "status": status,
+            "pin": True,  # the report reads statuses as seeded, whatever the emulator's clock does
+            "create_time": created,
+        }
         spec.update({k: v for k, v in (("end_time", ended), ("usage", usage), ("code", code), ("message", message))
                      if v is not None})
         specs.append(spec)

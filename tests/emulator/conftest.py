@@ -44,7 +44,9 @@ class Api:
         headers: dict[str, str] | None = None,
         timeout: float = 5.0,
         root: bool = False,
+        raw: bytes | None = None,
     ) -> Reply:
+        """One request; ``raw`` is sent as is (set its Content-Type in ``headers``), else ``body`` as JSON."""
         url = (self.emu.root_url if root else self.emu.base_url) + path
         hdrs = {"Content-Type": "application/json"}
         if key == "default":
@@ -52,7 +54,7 @@ class Api:
         if key is not None:
             hdrs["Authorization"] = f"Bearer {key}"
         hdrs.update(headers or {})
-        data = json.dumps(body).encode() if body is not None else None
+        data = raw if raw is not None else json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(url, data=data, method=method, headers=hdrs)
         try:
             with urllib.request.urlopen(req, timeout=timeout) as resp:
@@ -74,6 +76,15 @@ class Api:
 
     def status(self, job_id: str) -> str:
         return self.get(job_id)["status"]
+
+    def upload(self, *parts: tuple[str, str | None, bytes, str | None]) -> Reply:
+        body, content_type = multipart(list(parts))
+        return self.call("POST", "/files", raw=body, headers={"Content-Type": content_type})
+
+    def upload_one(self, name: str = "train.jsonl", content: bytes = b'{"messages": []}\n') -> str:
+        reply = self.upload(("files", name, content, None))
+        assert reply.status == 200, reply.raw
+        return reply.json["data"]["uploaded_files"][0]["file_id"]
 
 
 @pytest.fixture
@@ -103,3 +114,17 @@ def api(emu: EmulatorThread) -> Api:
 def make_api():
     """Build an :class:`Api` for another emulator instance."""
     return Api
+
+
+def multipart(parts: list[tuple[str, str | None, bytes, str | None]]) -> tuple[bytes, str]:
+    """A multipart/form-data body from (field name, filename or None, content, part Content-Type or None)."""
+    boundary = "emulator-test-boundary-7f3a"
+    chunks = []
+    for name, filename, content, content_type in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
+        head = f"--{boundary}\r\nContent-Disposition: {disposition}\r\n"
+        if content_type is not None:
+            head += f"Content-Type: {content_type}\r\n"
+        chunks.append(head.encode() + b"\r\n" + content + b"\r\n")
+    body = b"".join(chunks) + f"--{boundary}--\r\n".encode()
+    return body, f"multipart/form-data; boundary={boundary}"

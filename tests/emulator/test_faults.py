@@ -32,8 +32,13 @@ def job_id(api) -> str:
 
 @pytest.mark.parametrize(
     "status, code",
-    [(429, "Throttling"), (500, "InternalError"), (502, "BadGateway"), (503, "ServiceUnavailable"),
-     (504, "GatewayTimeout")],
+    [
+        (429, "Throttling"),
+        (500, "InternalError"),
+        (502, "BadGateway"),
+        (503, "ServiceUnavailable"),
+        (504, "GatewayTimeout"),
+    ],
 )
 def test_status_fault_uses_json_envelope(api, emu, job_id, status, code) -> None:
     emu.add_fault(route=GET_JOB, status=status)
@@ -215,14 +220,20 @@ def admin(emu, method: str, name: str, body=None):
 
 
 def test_admin_http_api(api, emu) -> None:
-    status, body = admin(emu, "POST", "jobs", {"jobs": [{"job_id": "ft-202401010000-abcd", "model": "m",
-                                                        "status": "RUNNING"}]})
+    status, body = admin(
+        emu, "POST", "jobs", {"jobs": [{"job_id": "ft-202401010000-abcd", "model": "m", "status": "RUNNING"}]}
+    )
     assert (status, body) == (200, {"job_ids": ["ft-202401010000-abcd"]})
     assert api.status("ft-202401010000-abcd") == "RUNNING"
-    status, body = admin(emu, "POST", "faults", [
-        {"route": GET_JOB, "status": 429, "times": 2},
-        "GET /fine-tunes:kind=html:status=504",
-    ])
+    status, body = admin(
+        emu,
+        "POST",
+        "faults",
+        [
+            {"route": GET_JOB, "status": 429, "times": 2},
+            "GET /fine-tunes:kind=html:status=504",
+        ],
+    )
     assert status == 200 and len(body["faults"]) == 2
     assert api.call("GET", "/fine-tunes/ft-202401010000-abcd").status == 429
     assert admin(emu, "GET", "faults")[1]["faults"][0]["times"] == 1
@@ -241,14 +252,100 @@ def test_admin_http_api(api, emu) -> None:
 def test_parse_fault_spec() -> None:
     f = parse_fault_spec("GET /fine-tunes/{job_id}:status=429:times=3:retry_after=1")
     assert (f.kind, f.method, f.route, f.status, f.times, f.retry_after) == (
-        "status", "GET", "/fine-tunes/{job_id}", 429, 3, "1")
+        "status",
+        "GET",
+        "/fine-tunes/{job_id}",
+        429,
+        3,
+        "1",
+    )
     f = parse_fault_spec("*:kind=slow:delay=0.5:times=-1")
     assert (f.kind, f.method, f.route, f.delay, f.times) == ("slow", "*", "*", 0.5, -1)
     f = parse_fault_spec("POST /api/v1/fine-tunes/:kind=html:status=502:retry_after=Wed, 21 Oct 2015 07:28:00 GMT")
-    assert (f.method, f.route, f.kind, f.retry_after) == ("POST", "/fine-tunes", "html", "Wed, 21 Oct 2015 07:28:00 GMT")
+    assert (f.method, f.route, f.kind, f.retry_after) == (
+        "POST",
+        "/fine-tunes",
+        "html",
+        "Wed, 21 Oct 2015 07:28:00 GMT",
+    )
     f = parse_fault_spec('{"kind": "drop", "route": "GET /fine-tunes/{id}", "job_id": "ft-1"}')
     assert (f.kind, f.route, f.job_id) == ("drop", "/fine-tunes/{job_id}", "ft-1")
     for bad in ("GET /x:kind=nope", "GET /x:times=0", "GET /x:bogus=1", "GET /x:status=99"):
         with pytest.raises(ValueError):
             parse_fault_spec(bad)
     assert Fault(kind="slow").delay == 1.0
+
+
+# ------------------------------------------------------------------------------- files and deployments routes
+def test_faults_on_file_and_deployment_routes_match_their_ids(api, emu) -> None:
+    file_id = api.upload_one()
+    other = api.upload_one()
+    emu.add_fault(route="GET /files/{id}", file_id=file_id, status=503)
+    emu.add_fault("PUT /deployments/{deployed_model}/scale:status=429:deployed_model=qwen3-8b")
+    emu.add_fault(route="GET /deployments", kind="unknown_status", job_status="ARREARS_DOWN")
+    assert api.call("GET", f"/files/{other}").status == 200
+    assert api.call("GET", f"/files/{file_id}").status == 503
+    assert api.call("GET", f"/files/{file_id}").status == 200
+    api.call("POST", "/deployments", {"model_name": "qwen3-8b", "capacity": 1})
+    assert api.call("PUT", "/deployments/qwen3-8b/scale", {"capacity": 2}).status == 429
+    listed = api.call("GET", "/deployments").output["deployments"]
+    assert [d["status"] for d in listed] == ["ARREARS_DOWN"]
+    assert emu.faults() == []
+
+
+def test_a_fault_before_an_upload_stores_nothing(api, emu) -> None:
+    emu.add_fault(route="POST /files", status=500)
+    assert api.upload(("files", "a.jsonl", b"{}\n", None)).status == 500
+    assert api.call("GET", "/files").json["data"]["total"] == 0
+    emu.add_fault(route="POST /files", kind="missing_output")
+    assert api.upload(("files", "a.jsonl", b"{}\n", None)).json.keys() == {"request_id"}
+
+
+def test_fault_id_aliases_are_one_filter() -> None:
+    assert Fault.from_dict({"route": "GET /files/{file_id}", "file_id": "f"}).job_id == "f"
+    assert parse_fault_spec("GET /deployments/{id}:deployed_model=d").job_id == "d"
+    assert parse_fault_spec("GET /deployments/{id}").route == "/deployments/{deployed_model}"
+    with pytest.raises(ValueError, match="not several"):
+        Fault.from_dict({"job_id": "a", "file_id": "b"})
+
+
+def test_stats_count_file_and_deployment_requests(api, emu) -> None:
+    file_id = api.upload_one()
+    api.call("GET", f"/files/{file_id}")
+    api.call("DELETE", f"/files/{file_id}")
+    api.call("GET", "/deployments/qwen3-8b")
+    stats = emu.stats()
+    assert stats["by_route"] == {
+        "POST /files": 1,
+        "GET /files/{file_id}": 1,
+        "DELETE /files/{file_id}": 1,
+        "GET /deployments/{deployed_model}": 1,
+    }
+    assert stats["by_file"] == {file_id: 2}
+    assert stats["by_deployment"] == {"qwen3-8b": 1}
+    assert stats["by_job"] == {}
+    assert emu.request_count(route="/files/{id}", job_id=file_id) == 2
+
+
+def test_admin_seeds_files_and_deployments_and_plans_deployments(api, emu, clock) -> None:
+    status, body = admin(
+        emu, "POST", "files", {"files": [{"file_id": "file-seeded", "name": "t.jsonl", "content": "x\n"}]}
+    )
+    assert (status, body) == (200, {"file_ids": ["file-seeded"]})
+    got = api.call("GET", "/files/file-seeded").json["data"]
+    assert (got["name"], got["size"], got["md5"]) == ("t.jsonl", 2, "401b30e3b8b5d629635a5c613cdb7919")
+    assert admin(emu, "GET", "files") == (200, {"files": {"file-seeded": "t.jsonl"}})
+    status, body = admin(emu, "POST", "deployments", [{"model_name": "my-model", "suffix": "x1", "status": "RUNNING"}])
+    assert (status, body) == (200, {"deployed_models": ["my-model-x1"]})
+    assert api.call("GET", "/deployments/my-model-x1").output["status"] == "RUNNING"
+    assert admin(emu, "POST", "deployment-plans", {"outcome": "FAILED"}) == (200, {"status": "ok"})
+    name = api.call("POST", "/deployments", {"model_name": "qwen-turbo", "capacity": 1}).output["deployed_model"]
+    clock.advance(10)
+    assert admin(emu, "GET", "deployments")[1] == {"deployments": {"my-model-x1": "RUNNING", name: "FAILED"}}
+    assert admin(emu, "POST", "files", [{"name": ""}])[0] == 400
+    assert admin(emu, "POST", "deployments", [{"model_name": "m", "bogus": 1}])[0] == 400
+    assert admin(emu, "POST", "deployment-plans", {"outcome": "SUCCEEDED"})[0] == 400
+    assert admin(emu, "POST", "plans", {"outcome": "PAUSED"})[0] == 400
+    assert admin(emu, "POST", "plans", {"pin": True})[0] == 400
+    assert admin(emu, "POST", "reset") == (200, {"status": "ok"})
+    assert admin(emu, "GET", "files")[1] == {"files": {}} and admin(emu, "GET", "deployments")[1] == {"deployments": {}}

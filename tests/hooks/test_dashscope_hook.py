@@ -570,6 +570,54 @@ def test_neither_connection_nor_environment_names_what_to_set() -> None:
     assert "AIRFLOW_CONN_DASHSCOPE_NOWHERE" in text
 
 
+@pytest.fixture
+def fresh_fallback_notes(monkeypatch):
+    """The environment fallback is announced once per process: start each test with none announced."""
+    from airflow_provider_dashscope.hooks import dashscope as hook_module
+
+    monkeypatch.setattr(hook_module, "_ANNOUNCED_FALLBACKS", set())
+
+
+def test_a_connection_id_with_a_typo_asks_did_you_mean_without_a_chained_traceback(dashscope_conn) -> None:
+    dashscope_conn("dashscope_default", host="http://127.0.0.1:8089")
+    with pytest.raises(DashScopeConfigError) as info:
+        DashScopeHook("dashscope_defualt").get_fine_tune_job(JOB_ID)
+    assert str(info.value) == (
+        "connection 'dashscope_defualt' does not exist; did you mean 'dashscope_default'? It is a 'dashscope' "
+        "connection Airflow can see: set dashscope_conn_id='dashscope_default'"
+    )
+    # raised outside the except block of the lookup: a task log shows one traceback, not two
+    assert info.value.__context__ is None and info.value.__cause__ is None
+
+
+def test_a_missing_connection_id_with_the_key_exported_says_what_it_uses_once(
+    scripted_server, dashscope_conn, monkeypatch, canary_key, log_lines, fresh_fallback_notes
+) -> None:
+    dashscope_conn("dashscope_default", host="http://127.0.0.1:8089")
+    monkeypatch.setenv("DASHSCOPE_API_KEY", canary_key)
+    scripted_server.script("GET", f"/fine-tunes/{JOB_ID}", ok(JOB))
+    DashScopeHook("dashscope_defualt").config  # noqa: B018 - resolving it is the point
+    DashScopeHook("dashscope_defualt", max_retries=0).config  # noqa: B018 - a task's second hook: said once
+    assert log_lines.lines("warning") == [
+        "Connection 'dashscope_defualt' was not found (did you mean 'dashscope_default'?): using DASHSCOPE_API_KEY "
+        "and https://dashscope-intl.aliyuncs.com/api/v1 instead"
+    ]
+    assert canary_key not in " ".join(log_lines.lines())
+
+
+def test_the_default_connection_id_falling_back_to_the_key_is_an_info_line(
+    monkeypatch, canary_key, log_lines, fresh_fallback_notes
+) -> None:
+    monkeypatch.setenv("DASHSCOPE_API_KEY", canary_key)
+    monkeypatch.setenv("DASHSCOPE_HTTP_BASE_URL", "http://127.0.0.1:8089/api/v1")
+    DashScopeHook().config  # noqa: B018
+    assert log_lines.lines("warning") == []
+    assert (
+        "Connection 'dashscope_default' was not found: using DASHSCOPE_API_KEY and DASHSCOPE_HTTP_BASE_URL "
+        "(http://127.0.0.1:8089/api/v1) instead"
+    ) in log_lines.lines("info")
+
+
 def test_connection_without_password_names_the_connection_and_the_field(scripted_server, dashscope_conn) -> None:
     dashscope_conn("dashscope_nokey", host=scripted_server.url, password=None)
     with pytest.raises(DashScopeConfigError) as info:

@@ -555,8 +555,9 @@ class TestLink:
             in get_provider_info()["extra-links"]
         )
 
-    def test_the_link_reads_the_job_url_xcom(self, monkeypatch):
-        # A stand-in for Airflow's XCom backend (the DAG tests read the real one): record what the link asks for.
+    @pytest.fixture
+    def asked(self, monkeypatch):
+        """A stand-in for Airflow's XCom backend (the DAG tests read the real one): records what the link asks."""
         from airflow_provider_dashscope import links as links_module
 
         asked = []
@@ -566,11 +567,26 @@ class TestLink:
             return "https://console.example/job?jobId=ft-x" if key == "job_url" else None
 
         monkeypatch.setattr(links_module.XCom, "get_value", staticmethod(get_value))
-        ti_key = object()
-        url = DashScopeFineTuneJobLink().get_link(wait_op(), ti_key=ti_key)
+        return asked
 
-        assert url == "https://console.example/job?jobId=ft-x"
-        assert asked == [("job_url", ti_key)]
+    def test_the_link_of_an_operator_that_did_not_run_here_reads_the_job_url_xcom(self, asked):
+        # Airflow 2's webserver passes the serialized operator; a run that resumed after deferring knows nothing.
+        ti_key = object()
+        resumed = wait_op()
+        resumed.pushed_console_url = None
+        for operator in (object(), resumed):
+            assert DashScopeFineTuneJobLink().get_link(operator, ti_key=ti_key) == "https://console.example/job?jobId=ft-x"
+        assert asked == [("job_url", ti_key), ("job_url", ti_key)]
+
+    def test_the_link_of_the_run_that_pushed_the_url_or_none_asks_for_nothing(self, asked, emu):
+        # Airflow 3 asks the link on the operator that just ran: asking for a missing XCom would log an error.
+        assert DashScopeFineTuneJobLink().get_link(wait_op(), ti_key=object()) == ""
+        seed(emu, "ft-running")
+        operator = wait_op("ft-running", deferrable=True)
+        with pytest.raises(TaskDeferred):
+            operator.execute(make_context())
+        assert DashScopeFineTuneJobLink().get_link(operator, ti_key=object()) == f"{emu.base_url}/fine-tunes/ft-running"
+        assert asked == []
 
     def test_the_job_url_pushed_by_the_operator_points_at_the_job(self, emu):
         seed(emu, "ft-running")

@@ -77,7 +77,7 @@ def seed_job(emu: EmulatorThread, job_id: str, status: str = "SUCCEEDED", **sett
     """Seed a job pinned at ``status`` and return it as the API renders it (finetuned_output, usage...)."""
     settings.setdefault("model", "qwen3-14b")
     settings.setdefault("usage", 4321)
-    emu.seed([{"job_id": job_id, "status": status, **settings}])
+    emu.seed([{"job_id": job_id, "status": status, "pin": True, **settings}])
     return emu.state.get_job(job_id)
 
 

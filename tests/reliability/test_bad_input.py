@@ -60,6 +60,13 @@ BAD_INPUTS: tuple[BadInput, ...] = (
         expected=("job_id must be a string, got int 123", JOB_ID_HINT),
     ),
     BadInput(
+        "job_id_missing_text",
+        "`job_id` that renders to `None`",
+        "job_id",
+        "None",
+        expected=("job_id is 'None'", "missing", JOB_ID_HINT),
+    ),
+    BadInput(
         "job_id_path",
         "`job_id` path-like (`../deployments`)",
         "job_id",
@@ -182,7 +189,7 @@ def test_every_readme_bad_input_row_is_tested():
     readme = (REPO / "README.md").read_text()
     section = readme.split("## Bad input", 1)[1].split("\n## ", 1)[0]
     table_rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| Input")]
-    assert len(table_rows) == 9, table_rows
+    assert len(table_rows) == 10, table_rows
     for line in table_rows:
         assert any(line.startswith("| " + row.readme_row) for row in BAD_INPUTS), f"untested README row: {line}"
     for row in BAD_INPUTS:
@@ -258,7 +265,7 @@ def context(params: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"ti": ti, "task_instance": ti, "run_id": ti.run_id, "params": params or {}, "dag_run": None}
 
 
-#: Jinja renders None and 123 to the text 'None' and '123', which are well-formed ids: see the test after this one.
+#: Jinja renders None and 123 to the text 'None' and '123': see the two tests after this one.
 TEMPLATED = [
     p
     for p in rows("job_id", targets=("sensor", "wait_operator"))
@@ -278,19 +285,37 @@ def test_a_templated_job_id_rendering_to_a_bad_value_fails_at_execute_before_any
 
 
 @pytest.mark.parametrize("target", ["sensor", "wait_operator"])
-@pytest.mark.parametrize("value", [None, 123])
-def test_a_template_rendering_none_or_a_number_is_text_and_fails_as_an_unknown_job(value, target, conn):
-    """'{{ params.job_id }}' with None renders the text 'None' (a well-formed id): one GET, a 404, no retry, and a
-    FineTuneJobNotFoundError that names the id the task actually used."""
-    from airflow_provider_dashscope.exceptions import FineTuneJobNotFoundError
-
+@pytest.mark.parametrize("value", [None, "none", "null", "NULL"])
+def test_a_template_rendering_a_missing_value_is_refused_naming_the_template(value, target, conn):
+    """'{{ params.job_id }}' with None renders the text 'None': refused before any request, naming the template."""
     operator = build(target, job_id="{{ params.job_id }}")
     ctx = context(params={"job_id": value})
     operator.render_template_fields(ctx)
     assert operator.job_id == str(value)
+    with pytest.raises(DashScopeConfigError) as info:
+        operator.execute(ctx)
+    assert str(info.value).startswith(
+        f"job_id is {str(value)!r}, rendered from the template '{{{{ params.job_id }}}}': the value it reads is "
+        "missing. Give it when you trigger the run (in its conf or params) or give the template a default; "
+        + JOB_ID_HINT
+    ), info.value
+    assert conn.request_count() == 0
+    assert ctx["ti"].pushed == {}  # nothing announced: there is no job
+
+
+@pytest.mark.parametrize("target", ["sensor", "wait_operator"])
+def test_a_template_rendering_a_number_is_text_and_fails_as_an_unknown_job(target, conn):
+    """'{{ params.job_id }}' with 123 renders the text '123' (a well-formed id): one GET, a 404, no retry, and a
+    FineTuneJobNotFoundError that names the id the task actually used."""
+    from airflow_provider_dashscope.exceptions import FineTuneJobNotFoundError
+
+    operator = build(target, job_id="{{ params.job_id }}")
+    ctx = context(params={"job_id": 123})
+    operator.render_template_fields(ctx)
+    assert operator.job_id == "123"
     with pytest.raises(FineTuneJobNotFoundError) as info:
         operator.execute(ctx)
-    assert f"Fine-tune job {value} was not found (HTTP 404" in str(info.value)
+    assert "Fine-tune job 123 was not found (HTTP 404" in str(info.value)
     assert conn.request_count() == 1
 
 

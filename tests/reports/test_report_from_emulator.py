@@ -49,6 +49,7 @@ def seed_spec(suffix, base_model, status, created, ended, usage, code, message) 
         "job_name": f"report-{suffix}",
         "model": base_model,
         "status": status,
+        "pin": True,
         "create_time": created,
     }
     for key, value in (("end_time", ended), ("usage", usage), ("code", code), ("message", message)):

@@ -50,12 +50,17 @@ class TestParseTime:
             ({"job_id": 123}, r"job_id must be a string, got int 123"),
             ({"job_id": "../deployments"}, r"job_id '\.\./deployments' is not a valid job id"),
             ({"job_id": "a b"}, r"job_id 'a b' is not a valid job id"),
+            ({"job_id": "None"}, r"job_id is 'None', the text of a missing value, not an id; pass the id"),
+            ({"job_id": "null"}, r"job_id is 'null', the text of a missing value"),
             ({"poll_interval": 0}, r"poll_interval must be > 0 seconds, got 0"),
             ({"poll_interval": -1}, r"poll_interval must be > 0 seconds, got -1"),
             ({"timeout": -5}, r"timeout must be >= 0 seconds, got -5"),
             ({"max_consecutive_failures": 0}, r"max_consecutive_failures must be an integer >= 1"),
         ],
-        ids=["empty", "none", "int", "path", "space", "poll-0", "poll-neg", "timeout-neg", "budget-0"],
+        ids=[
+            "empty", "none", "int", "path", "space", "none-text", "null-text", "poll-0", "poll-neg", "timeout-neg",
+            "budget-0",
+        ],
     )
     def test_bad_arguments_fail_at_parse_with_a_message_naming_the_field(self, kwargs, expected):
         kwargs = {"job_id": "ft-202410291653-1c7f", **kwargs}
@@ -190,6 +195,40 @@ class TestDeferrable:
         assert "ft-202401010000-dead" in str(err.value) and "HTTP 404" in str(err.value)
         assert re.search(rf"request_id={UUID}", str(err.value))
         assert gets(emu) == 1  # a 404 is never retried
+
+
+    @pytest.mark.parametrize(
+        ("retries", "try_number", "soft_fail", "expected"),
+        [
+            (3, 1, False, "without its 3 remaining retries"),
+            (3, 3, False, "without its 1 remaining retry:"),
+            (3, 4, False, None),  # the last try: nothing is skipped
+            (0, 1, False, None),
+            (3, 1, True, None),  # a skip, not a failure
+        ],
+    )
+    def test_a_final_failure_names_the_retries_it_skips_once(self, emu, logs, retries, try_number, soft_fail, expected):
+        from tests._waiting import FakeTI
+
+        seed(emu, "ft-final", running_seconds=0, outcome="FAILED")
+        with pytest.raises((FineTuneJobFailedError, AirflowSkipException)):
+            sensor("ft-final", retries=retries, soft_fail=soft_fail).execute(make_context(FakeTI(try_number=try_number)))
+
+        said = [line for line in logs.lines("warning") if "so the task fails without" in line]
+        if expected is None:
+            assert said == []
+        else:
+            assert len(said) == 1 and expected in said[0], said
+            assert said[0].startswith("Fine-tune job ft-final ended FAILED, so the task fails without")
+            assert said[0].endswith("retrying cannot change a fine-tune job that has ended")
+
+    def test_the_quoted_training_log_names_the_zone_of_its_times(self, emu, logs, dashscope_conn):
+        dashscope_conn("dashscope_utc", host=emu.base_url, password=emu.api_key, time_zone="UTC")
+        seed(emu, "ft-zone", running_seconds=0, outcome="FAILED")
+        with pytest.raises(FineTuneJobFailedError):
+            sensor("ft-zone", dashscope_conn_id="dashscope_utc").execute(make_context())
+        (header,) = [line for line in logs.lines("error") if "Last lines of the training log" in line]
+        assert header.startswith("Last lines of the training log of fine-tune job ft-zone (its times are the API's clock, UTC):")
 
 
 # ------------------------------------------------------------------------------------------------------------------

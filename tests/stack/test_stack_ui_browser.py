@@ -301,7 +301,10 @@ def _check_extra_fields(dialog: Any) -> None:
         default = spec["schema"].get("default")
         if default is not None:
             field = dialog.locator(f"input[name='element_{key}']")
-            assert field.input_value() == str(default), (key, field.input_value())
+            if "boolean" in spec["schema"]["type"]:  # a check box (or switch), set as its default says
+                assert field.is_checked() is default, (key, field.is_checked())
+            else:
+                assert field.input_value() == str(default), (key, field.input_value())
 
 
 def _save(page: Any, dialog: Any) -> None:

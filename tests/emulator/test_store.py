@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from airflow_provider_dashscope.emulator import EmulatorState
+from airflow_provider_dashscope.emulator import EmulatorState, scenario
 from airflow_provider_dashscope.emulator.testing import EmulatorThread
 
 # fixture emu: pending 5 s, running 20 s, canceling 3 s, 100 tokens/s
@@ -253,7 +253,7 @@ SCENARIO = [
         "finetuned_output": "qwen3-14b-suffix-ft-202410291653-1c7f",
         "hyper_parameters": {"n_epochs": 3, "learning_rate": "1.6e-5"},
     },
-    {"job_id": "ft-202410291700-0001", "model": "qwen3-8b", "status": "RUNNING"},
+    {"job_id": "ft-202410291700-0001", "model": "qwen3-8b", "status": "RUNNING", "pin": True},
     {"job_id": "ft-202410291700-0002", "model": "qwen3-8b", "status": "PAUSED"},
     {
         "job_id": "ft-202410291700-0003",
@@ -263,8 +263,15 @@ SCENARIO = [
         "failure_message": "broken",
         "durations": {"pending_seconds": 0, "running_seconds": 1},
     },
-    {"job_id": "ft-202410291700-0004", "model": "qwen3-8b", "outcome": "CANCELED", "usage": 77,
-     "pending_seconds": 0, "running_seconds": 1, "canceling_seconds": 1},
+    {
+        "job_id": "ft-202410291700-0004",
+        "model": "qwen3-8b",
+        "outcome": "CANCELED",
+        "usage": 77,
+        "pending_seconds": 0,
+        "running_seconds": 1,
+        "canceling_seconds": 1,
+    },
 ]
 
 
@@ -272,11 +279,9 @@ def test_seed_from_file_and_pinned_statuses(tmp_path, clock, make_api) -> None:
     path = tmp_path / "scenario.json"
     path.write_text(json.dumps({"jobs": SCENARIO}))
     state = EmulatorState(clock=clock, api_key="k", pending_seconds=5, running_seconds=20)
-    from airflow_provider_dashscope.emulator.__main__ import load_scenario
-
-    jobs, faults = load_scenario(str(path))
-    assert faults == []
-    assert state.seed(jobs) == [j["job_id"] for j in SCENARIO]
+    loaded = scenario.load(str(path))
+    assert loaded.faults == []
+    assert state.seed(loaded.jobs) == [j["job_id"] for j in SCENARIO]
     with EmulatorThread(state) as emu:
         api = make_api(emu)
         done = api.get("ft-202410291653-1c7f")
@@ -289,6 +294,7 @@ def test_seed_from_file_and_pinned_statuses(tmp_path, clock, make_api) -> None:
         assert done["hyper_parameters"] == {"n_epochs": 3, "learning_rate": "1.6e-5"}
         clock.advance(3600)
         assert api.status("ft-202410291700-0001") == "RUNNING"  # pinned forever
+        assert api.status("ft-202410291700-0002") == "PAUSED"  # unknown: always pinned
         assert api.status("ft-202410291700-0002") == "PAUSED"
         failed = api.get("ft-202410291700-0003")
         assert (failed["status"], failed["code"], failed["message"]) == ("FAILED", "DataError", "broken")
@@ -307,7 +313,13 @@ def test_seed_rejects_unknown_keys(emu) -> None:
 
 def test_state_file_survives_restart(tmp_path, clock, make_api) -> None:
     state_file = tmp_path / "state.json"
-    cfg = dict(clock=clock, pending_seconds=5, running_seconds=20, canceling_seconds=3, state_file=str(state_file))
+    cfg = {
+        "clock": clock,
+        "pending_seconds": 5,
+        "running_seconds": 20,
+        "canceling_seconds": 3,
+        "state_file": str(state_file),
+    }
     with EmulatorThread(**cfg) as emu:
         api = make_api(emu)
         a = api.create(hyper_parameters={"n_epochs": 2})["job_id"]
@@ -326,3 +338,84 @@ def test_state_file_survives_restart(tmp_path, clock, make_api) -> None:
         assert api2.call("GET", "/fine-tunes").output["total"] == 2
         clock.advance(10)
         assert api2.status(a) == "SUCCEEDED"
+
+
+# ------------------------------------------------------------------------------------ seeded statuses
+def test_a_seeded_running_job_ends_after_its_running_seconds(api, emu, clock) -> None:
+    (jid,) = emu.seed([{"model": "qwen3-8b", "status": "RUNNING", "running_seconds": 30, "usage": 900}])
+    assert api.status(jid) == "RUNNING"
+    clock.advance(29.9)
+    assert api.status(jid) == "RUNNING"
+    clock.advance(0.2)
+    job = api.get(jid)
+    assert (job["status"], job["usage"]) == ("SUCCEEDED", 900)
+    assert job["end_time"] == "2024-10-29 16:54:23"  # seed time + 30 s
+
+
+def test_a_seeded_running_job_holds_the_training_slot(api, emu, clock) -> None:
+    (seeded,) = emu.seed([{"model": "qwen3-8b", "status": "RUNNING"}])  # fixture: running 20 s
+    created = api.create()["job_id"]
+    clock.advance(6)  # pending (5 s) is over, but the seeded job trains until t=20
+    assert api.status(created) == "QUEUING"
+    clock.advance(14)
+    assert (api.status(seeded), api.status(created)) == ("SUCCEEDED", "RUNNING")
+
+
+def test_seeded_pending_queuing_and_canceling_jobs_follow_their_life_cycle(api, emu, clock) -> None:
+    queuing, pending, canceling = emu.seed(
+        [
+            {"model": "m", "status": "QUEUING", "running_seconds": 4},
+            {"model": "m", "status": "PENDING", "outcome": "FAILED", "pending_seconds": 2, "running_seconds": 4},
+            {"model": "m", "status": "CANCELING", "canceling_seconds": 1, "usage": 12},
+        ]
+    )
+    # the QUEUING job trains at once (the slot is free), the PENDING one waits its pending time
+    assert [api.status(j) for j in (queuing, pending, canceling)] == ["RUNNING", "PENDING", "CANCELING"]
+    clock.advance(1)
+    assert api.get(canceling)["status"] == "CANCELED"
+    assert api.get(canceling)["usage"] == 12
+    clock.advance(1.5)  # t=2.5: the PENDING one is ready, the slot is busy until t=4
+    assert [api.status(j) for j in (queuing, pending)] == ["RUNNING", "QUEUING"]
+    clock.advance(1.5)
+    assert [api.status(j) for j in (queuing, pending)] == ["SUCCEEDED", "RUNNING"]
+    clock.advance(4)
+    assert api.get(pending)["code"] == "TrainingFailed"
+
+
+def test_seeded_terminal_jobs_are_over_at_seed_time(api, emu, clock) -> None:
+    done, failed = emu.seed(
+        [{"model": "m", "status": "SUCCEEDED"}, {"model": "m", "status": "FAILED", "end_time": "2024-10-29 16:00:00"}]
+    )
+    job = api.get(done)
+    assert (job["status"], job["usage"]) == ("SUCCEEDED", 2000)  # 20 s at 100 tokens/s
+    assert job["end_time"] == job["create_time"] == "2024-10-29 16:53:53"  # not in the future
+    assert api.get(failed)["end_time"] == "2024-10-29 16:00:00"
+    logs = api.call("GET", f"/fine-tunes/{done}/logs?line=1000").output["logs"]
+    assert logs[-1].endswith("##FT_COMPLETE##")
+    clock.advance(3600)
+    assert [api.status(j) for j in (done, failed)] == ["SUCCEEDED", "FAILED"]
+
+
+@pytest.mark.parametrize("status", ["RUNNING", "PENDING", "QUEUING", "PAUSED", "SUCCEEDED"])
+def test_pinned_and_unknown_statuses_stay_and_take_no_slot(api, emu, clock, status) -> None:
+    extra = {"pin": True} if status != "PAUSED" else {}
+    (jid,) = emu.seed([{"model": "m", "status": status, **extra}])
+    created = api.create()["job_id"]
+    clock.advance(5)
+    assert api.status(created) == "RUNNING"  # the pinned job did not hold the slot
+    clock.advance(10_000)
+    assert api.status(jid) == status
+
+
+def test_pin_needs_a_status(emu) -> None:
+    with pytest.raises(ValueError, match="pin"):
+        emu.seed([{"model": "m", "pin": True}])
+
+
+def test_a_plan_may_start_the_next_job_in_a_status(api, emu, clock) -> None:
+    emu.plan_next({"status": "RUNNING", "running_seconds": 2}, {"status": "PAUSED"})
+    running = api.create()
+    paused = api.create()
+    assert (running["status"], paused["status"]) == ("RUNNING", "PAUSED")
+    clock.advance(2)
+    assert (api.status(running["job_id"]), api.status(paused["job_id"])) == ("SUCCEEDED", "PAUSED")

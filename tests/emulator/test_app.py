@@ -9,7 +9,6 @@ import pytest
 
 from airflow_provider_dashscope.emulator.testing import EmulatorThread
 
-
 JOB_ID_RE = re.compile(r"^ft-\d{12}-[0-9a-f]{4}$")
 TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 
