@@ -43,7 +43,7 @@ from airflow_provider_dashscope.wait.machine import FetchLogs, LogLine
 
 #: Read the log at most once every this many answered polls while the job is RUNNING; the Airflow setting
 #: ``[dashscope] training_progress_every_polls`` (``AIRFLOW__DASHSCOPE__TRAINING_PROGRESS_EVERY_POLLS``) changes it.
-DEFAULT_EVERY_POLLS = 5
+DEFAULT_EVERY_POLLS = 10
 CONFIG_SECTION = "dashscope"
 CONFIG_EVERY_POLLS = "training_progress_every_polls"
 #: Lines one read asks for (the API's maximum).
@@ -127,7 +127,7 @@ def n_epochs_of(hyper_parameters: Mapping[str, Any] | None) -> float | None:
 
 
 def every_polls_setting() -> int:
-    """``[dashscope] training_progress_every_polls``: read the log at most once every this many polls (default 5).
+    """``[dashscope] training_progress_every_polls``: read the log at most once every this many polls (default 10).
 
     A value that is not an integer >= 1 gives the default, with a WARNING (a logging setting never fails a wait).
     """

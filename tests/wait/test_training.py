@@ -340,7 +340,7 @@ def test_a_failed_last_read_still_gives_the_summary_from_what_is_known():
 # ----------------------------------------------------------------------------------------------------------------
 # The setting
 # ----------------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("value", "expected"), [(None, 5), ("3", 3), ("1", 1), ("0", 5), ("-2", 5), ("often", 5)])
+@pytest.mark.parametrize(("value", "expected"), [(None, 10), ("3", 3), ("1", 1), ("0", 10), ("-2", 10), ("often", 10)])
 def test_the_cadence_is_an_airflow_setting_with_a_safe_default(monkeypatch, value, expected):
     monkeypatch.delenv("AIRFLOW__DASHSCOPE__TRAINING_PROGRESS_EVERY_POLLS", raising=False)
     if value is not None:
