@@ -10,6 +10,9 @@ anything it does not understand (never an error).
 :class:`TrainingProgress` is owned by a :class:`~.machine.WaitMachine`. It reads the log only while the job is
 RUNNING, and at most once every ``every_polls`` answered polls:
 
+* the first read comes after a random number of RUNNING answers between 1 and ``every_polls`` (waits that start
+  together, e.g. after a triggerer restart, spread their first reads instead of sending them all in one interval),
+  then one every ``every_polls``;
 * a wait that sees the job before it trains (PENDING, QUEUING) reads its log from the start, which then holds no
   training line yet; any other wait (one that starts on a RUNNING job, or is rebuilt after a triggerer restart)
   first asks for one line, only to learn where the log ends: it starts from the end of the log, never from line 0;
@@ -30,8 +33,9 @@ from __future__ import annotations
 import ast
 import logging
 import math
+import random
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -167,17 +171,27 @@ class TrainingProgress:
     """What a wait reads from a fine-tune job's log and writes about it (see the module docstring)."""
 
     __slots__ = (
-        "_asked", "_due", "_epoch_at", "_failing", "_final", "_first_epoch_at", "_polls", "_reported", "_trained",
+        "_asked", "_due", "_epoch_at", "_failing", "_final", "_first_epoch_at", "_next_after", "_polls", "_reported",
+        "_trained",
         "enabled", "epoch", "every_polls", "job_id", "kind", "loss", "n_epochs", "offset", "runtime", "step",
         "tokens",
     )  # fmt: skip
 
-    def __init__(self, job_id: str, *, every_polls: int = DEFAULT_EVERY_POLLS, kind: str = "Fine-tune job") -> None:
+    def __init__(
+        self,
+        job_id: str,
+        *,
+        every_polls: int = DEFAULT_EVERY_POLLS,
+        kind: str = "Fine-tune job",
+        rand: Callable[[], float] = random.random,
+    ) -> None:
         if not isinstance(every_polls, int) or isinstance(every_polls, bool) or every_polls < 1:
             raise ValueError(f"every_polls must be an integer >= 1, got {every_polls!r}")
         self.job_id = job_id
         self.kind = kind
         self.every_polls = every_polls
+        #: RUNNING answers before the next read: the first after 1 to ``every_polls``, then ``every_polls``.
+        self._next_after = min(every_polls, 1 + int(rand() * every_polls))
         self.enabled = True
         #: Lines already read; ``None`` until the first read said where the log ends.
         self.offset: int | None = None
@@ -212,7 +226,7 @@ class TrainingProgress:
         self._trained = True
         self.n_epochs = n_epochs_of(job.hyper_parameters) or self.n_epochs
         self._polls += 1
-        if self._polls >= self.every_polls:
+        if self._polls >= self._next_after:
             self._due = True
 
     def on_end(self, job: FineTuneJob, outcome: Outcome) -> list[LogLine]:
@@ -239,6 +253,7 @@ class TrainingProgress:
             return None
         self._due = False
         self._polls = 0
+        self._next_after = self.every_polls
         if self.offset is None:
             read = FetchLogs(0, 1, final=self._final)
         else:

@@ -32,7 +32,8 @@ def machine(every_polls: int = 2, **kwargs) -> WaitMachine[FineTuneJob]:
     kwargs.setdefault("max_consecutive_failures", 2)
     kwargs.setdefault("started_at", T0)
     kwargs.setdefault("rand", lambda: 0.5)  # every sleep is exactly one interval
-    return WaitMachine(FINE_TUNE_JOB, JOB_ID, progress=TrainingProgress(JOB_ID, every_polls=every_polls), **kwargs)
+    progress = TrainingProgress(JOB_ID, every_polls=every_polls, rand=lambda: 0.999)  # first read: at every_polls
+    return WaitMachine(FINE_TUNE_JOB, JOB_ID, progress=progress, **kwargs)
 
 
 def busy() -> ServiceUnavailableError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 
 import pytest
 
@@ -24,6 +25,11 @@ from airflow_provider_dashscope.wait.training import (
 
 JOB_ID = "ft-202410291653-1c7f"
 T0 = 1_000_000.0
+
+
+def last_poll() -> float:
+    """A random source that puts a tracker's first read at the last poll it may come at (``every_polls``)."""
+    return 0.999
 
 #: Lines as the API's own example and the emulator write them.
 LOG = [
@@ -109,7 +115,7 @@ def test_durations_read_like_a_person_writes_them(seconds, text):
 # ----------------------------------------------------------------------------------------------------------------
 def started(every_polls: int = 1, at: int = 2) -> TrainingProgress:
     """A tracker that has learnt the log ends at line ``at``."""
-    p = TrainingProgress(JOB_ID, every_polls=every_polls)
+    p = TrainingProgress(JOB_ID, every_polls=every_polls, rand=last_poll)
     read = None
     while read is None:
         p.on_answer(job(), "RUNNING", T0)
@@ -119,7 +125,7 @@ def started(every_polls: int = 1, at: int = 2) -> TrainingProgress:
 
 
 def test_a_wait_that_starts_on_a_running_job_first_learns_where_the_log_ends():
-    p = TrainingProgress(JOB_ID, every_polls=5)
+    p = TrainingProgress(JOB_ID, every_polls=5, rand=last_poll)
     for i in range(4):
         p.on_answer(job(), "RUNNING", T0 + i)
         assert p.next_read() is None
@@ -130,7 +136,7 @@ def test_a_wait_that_starts_on_a_running_job_first_learns_where_the_log_ends():
 
 
 def test_a_wait_that_saw_the_job_before_it_trained_reads_its_log_from_the_start_without_asking_where_it_ends():
-    p = TrainingProgress(JOB_ID, every_polls=2)
+    p = TrainingProgress(JOB_ID, every_polls=2, rand=last_poll)
     p.on_answer(job("PENDING"), "PENDING", T0)
     p.on_answer(job("QUEUING"), "QUEUING", T0 + 1)
     p.on_answer(job(), "RUNNING", T0 + 2)
@@ -140,6 +146,31 @@ def test_a_wait_that_saw_the_job_before_it_trained_reads_its_log_from_the_start_
     assert messages(p.on_logs(LogSlice(0, 3, tuple(LOG[:3])), T0 + 3)) == [
         f"Fine-tune job {JOB_ID} training: epoch 0.50/3 (17%), step 10, loss 2.5500"
     ]
+
+
+@pytest.mark.parametrize(("rand", "first"), [(0.0, 1), (0.5, 3), (0.999, 5)])
+def test_the_first_read_comes_after_a_random_number_of_running_answers_up_to_the_cadence(rand, first):
+    p = TrainingProgress(JOB_ID, every_polls=5, rand=lambda: rand)
+    answers = 0
+    read = None
+    while read is None:
+        answers += 1
+        p.on_answer(job(), "RUNNING", T0 + answers)
+        read = p.next_read()
+    assert answers == first
+
+
+def test_waits_started_together_spread_their_first_reads_over_the_cadence():
+    rng = random.Random(11)
+    firsts = []
+    for _ in range(300):
+        p = TrainingProgress(JOB_ID, every_polls=10, rand=rng.random)
+        answers = 0
+        while p.next_read() is None:
+            answers += 1
+            p.on_answer(job(), "RUNNING", T0 + answers)
+        firsts.append(answers)
+    assert set(firsts) == set(range(1, 11))  # every poll of the first ten takes a share, none beyond
 
 
 def test_later_reads_come_once_every_n_training_polls_and_ask_only_for_new_lines():
@@ -156,7 +187,7 @@ def test_later_reads_come_once_every_n_training_polls_and_ask_only_for_new_lines
 
 
 def test_nothing_is_read_outside_running():
-    p = TrainingProgress(JOB_ID, every_polls=1)
+    p = TrainingProgress(JOB_ID, every_polls=1, rand=last_poll)
     for status in ("PENDING", "QUEUING", "CANCELING"):
         p.on_answer(job(status), status, T0)
         assert p.next_read() is None
@@ -214,7 +245,7 @@ def test_a_log_that_grew_by_more_than_one_read_skips_to_its_latest_lines():
 
 
 def test_without_n_epochs_the_epoch_is_shown_without_share_or_time_left():
-    p = TrainingProgress(JOB_ID, every_polls=1)
+    p = TrainingProgress(JOB_ID, every_polls=1, rand=last_poll)
     p.on_answer(job(hyper_parameters={}), "RUNNING", T0)
     p.next_read()
     p.on_logs(LogSlice(0, 2, ()), T0)
@@ -287,7 +318,7 @@ def test_a_success_reads_the_end_of_the_log_once_then_sums_up():
 
 
 def test_a_success_with_an_unknown_end_of_log_reads_it_in_two_steps():
-    p = TrainingProgress(JOB_ID, every_polls=1)
+    p = TrainingProgress(JOB_ID, every_polls=1, rand=last_poll)
     p.on_answer(job(), "RUNNING", T0)
     p.next_read()
     p.on_logs(busy(), T0)  # the first read failed: the end of the log is not known
@@ -301,7 +332,7 @@ def test_a_success_with_an_unknown_end_of_log_reads_it_in_two_steps():
 
 
 def test_a_success_never_seen_training_gives_no_read_and_no_summary():
-    p = TrainingProgress(JOB_ID)
+    p = TrainingProgress(JOB_ID, rand=last_poll)
     p.on_answer(job("PENDING"), "PENDING", T0)
     assert p.on_end(job("SUCCEEDED"), Outcome.SUCCESS) == []
     assert not p.summary_due and p.next_read() is None
