@@ -53,22 +53,31 @@ def _new_session() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False)
 
 
-@asynccontextmanager
-async def shared_session() -> AsyncIterator[aiohttp.ClientSession]:
-    """Borrow the running loop's session, creating it on first use and closing it after the last user."""
-    loop = asyncio.get_running_loop()
+def _borrow(loop: asyncio.AbstractEventLoop) -> _LoopSession:
     entry = _sessions.get(loop)
     if entry is None or entry.session.closed:
         entry = _LoopSession(_new_session())
         _sessions[loop] = entry
     entry.users += 1
+    return entry
+
+
+async def _give_back(loop: asyncio.AbstractEventLoop, entry: _LoopSession) -> None:
+    entry.users -= 1
+    if entry.users == 0 and _sessions.get(loop) is entry:
+        del _sessions[loop]
+        await entry.session.close()
+
+
+@asynccontextmanager
+async def shared_session() -> AsyncIterator[aiohttp.ClientSession]:
+    """Borrow the running loop's session, creating it on first use and closing it after the last user."""
+    loop = asyncio.get_running_loop()
+    entry = _borrow(loop)
     try:
         yield entry.session
     finally:
-        entry.users -= 1
-        if entry.users == 0 and _sessions.get(loop) is entry:
-            del _sessions[loop]
-            await entry.session.close()
+        await _give_back(loop, entry)
 
 
 def loop_cache() -> dict[Any, Any]:
@@ -114,25 +123,31 @@ class AsyncTransport:
         self.log = log
         self.sleep = sleep
         self.ssl = ssl_setting(config)
+        # The same for every request of this transport (a triggerer sends thousands a minute).
+        self.timeout = aiohttp.ClientTimeout(
+            total=config.connect_timeout + config.read_timeout,
+            sock_connect=config.connect_timeout,
+            sock_read=config.read_timeout,
+        )
 
     async def send(self, request: protocol.ApiRequest, parse: Parser[T]) -> T:
         if request.stream is not None:
             raise TypeError(f"{request.label}: a streamed upload is sent with the sync hook, not from a trigger")
-        async with shared_session() as session:
+        loop = asyncio.get_running_loop()
+        entry = _borrow(loop)  # like shared_session(), without a generator per request
+        try:
             if self.config.retry.max_attempts == 1:  # a wait's poll: one attempt, the wait counts failures
-                return await self._send_once(session, request, parse)
+                return await self._send_once(entry.session, request, parse)
             retrying = AsyncRetrying(sleep=self.sleep, **retry_kwargs(request, self.config, self.log))
-            return await retrying(self._send_once, session, request, parse)
+            return await retrying(self._send_once, entry.session, request, parse)
+        finally:
+            await _give_back(loop, entry)
 
     async def _send_once(self, session: aiohttp.ClientSession, request: protocol.ApiRequest, parse: Parser[T]) -> T:
         config = self.config
         url = request.url(config)
         started = time.monotonic()
-        timeout = aiohttp.ClientTimeout(
-            total=config.connect_timeout + config.read_timeout,
-            sock_connect=config.connect_timeout,
-            sock_read=config.read_timeout,
-        )
+        timeout = self.timeout
         request_id = None
         try:
             async with session.request(

@@ -24,8 +24,8 @@ def get_provider_info() -> dict[str, Any]:
         "package-name": "airflow-provider-dashscope",
         "name": "DashScope (Alibaba Cloud Model Studio)",
         "description": (
-            "Upload training data, run and wait on fine-tune jobs, deploy their models and report on them: "
-            "Alibaba Cloud Model Studio (DashScope)."
+            "Upload training data, run and wait on fine-tune jobs, deploy their models, report on them and schedule "
+            "DAGs on their ends: Alibaba Cloud Model Studio (DashScope)."
         ),
         "integrations": [
             {
@@ -65,6 +65,7 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "airflow_provider_dashscope.triggers.dashscope",
                     "airflow_provider_dashscope.triggers.deployments",
+                    "airflow_provider_dashscope.triggers.events",
                 ],
             }
         ],
@@ -76,6 +77,22 @@ def get_provider_info() -> dict[str, Any]:
         # "dataset-uris" is the same for Airflow 2.
         "asset-uris": [{"schemes": ["dashscope"], "handler": "airflow_provider_dashscope.assets.normalize_uri"}],
         "dataset-uris": [{"schemes": ["dashscope"], "handler": "airflow_provider_dashscope.assets.normalize_uri"}],
+        "config": {
+            "dashscope": {
+                "description": "Settings of the DashScope (Model Studio) provider.",
+                "options": {
+                    "training_progress_every_polls": {
+                        "description": "While a fine-tune job is RUNNING, a wait reads the new lines of its training "
+                        "log at most once every this many polls (deferrable and worker-side waits alike), to log "
+                        "its progress. Turn the progress lines off per task with log_training_progress=False.",
+                        "version_added": None,
+                        "type": "integer",
+                        "example": "5",
+                        "default": "10",
+                    },
+                },
+            },
+        },
         "connection-types": [
             {
                 "connection-type": "dashscope",

@@ -3,7 +3,8 @@
 Runs N ``DashScopeFineTuneJobTrigger`` instances on one event loop against the emulator (a separate process on
 127.0.0.1, every job pinned RUNNING), for a fixed time, and measures:
 
-* CPU seconds of the waiting process per 1,000 polls,
+* CPU seconds of the waiting process per 1,000 polls (status polls; the training-log reads the progress adds are
+  counted apart, and their cost is in the CPU),
 * resident memory per wait (RSS once every wait has started, minus before),
 * event-loop lag (how late a 10 ms ticker wakes up; p50/p99/max),
 * polls done versus the polls the schedule intended.
@@ -11,7 +12,10 @@ Runs N ``DashScopeFineTuneJobTrigger`` instances on one event loop against the e
 Each side runs in a fresh process. The baseline, measured in the same run on the same emulator, is the least a
 poll can cost: N bare coroutines
 sharing one aiohttp session, each doing ``GET /fine-tunes/{id}`` and sleeping ``poll_interval``. The ratios say
-what the provider adds (connection lookup, parsing, the typed model, logging, jitter).
+what the provider adds (connection lookup, parsing, the typed model, logging, jitter, the shared-request registry).
+The provider runs twice: with the training progress on (as it ships: a log read every
+``[dashscope] training_progress_every_polls`` polls, counted apart as "log_reads") and off
+(``log_training_progress=False``).
 
     python benchmarks/trigger_scale.py --waits 1000 --poll-interval 5 --seconds 30
     python benchmarks/trigger_scale.py --waits 5000 --poll-interval 5 --seconds 60
@@ -32,6 +36,8 @@ import urllib.request
 from pathlib import Path
 
 KEY = "sk-benchmark-key"
+#: The baseline, the provider as it ships (training progress on) and the provider with the progress off.
+MODES = ("baseline", "provider", "no-progress")
 
 
 def start_emulator(workdir: Path) -> tuple[subprocess.Popen, str]:
@@ -72,10 +78,11 @@ def seed(root: str, count: int) -> list[str]:
     return ids
 
 
-def gets(root: str) -> int:
+def gets(root: str) -> tuple[int, int]:
+    """Status polls (``GET /fine-tunes/{id}``) and training-log reads (``GET /fine-tunes/{id}/logs``) so far."""
     with urllib.request.urlopen(f"{root}/_emulator/stats", timeout=30) as response:
-        stats = json.load(response)
-    return sum(count for route, count in stats["by_route"].items() if route.startswith("GET /fine-tunes/{"))
+        by_route = json.load(response)["by_route"]
+    return by_route.get("GET /fine-tunes/{job_id}", 0), by_route.get("GET /fine-tunes/{job_id}/logs", 0)
 
 
 async def lag_probe(samples: list[tuple[float, float]], stop: asyncio.Event) -> None:
@@ -85,11 +92,13 @@ async def lag_probe(samples: list[tuple[float, float]], stop: asyncio.Event) -> 
         samples.append((start, time.perf_counter() - start - 0.01))
 
 
-async def run_provider(ids: list[str], poll_interval: float, seconds: float) -> None:
+async def run_provider(ids: list[str], poll_interval: float, seconds: float, progress: bool) -> None:
     from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
 
     async def one(job_id: str) -> None:
-        trigger = DashScopeFineTuneJobTrigger(job_id=job_id, poll_interval=poll_interval, last_status="RUNNING")
+        trigger = DashScopeFineTuneJobTrigger(
+            job_id=job_id, poll_interval=poll_interval, last_status="RUNNING", log_training_progress=progress
+        )
         async for _ in trigger.run():
             pass
 
@@ -126,7 +135,7 @@ def warm_up(job_id: str, mode: str, base_url: str) -> None:
     """Import and initialise everything once, as a running triggerer has."""
 
     async def one_poll() -> None:
-        if mode == "provider":
+        if mode != "baseline":
             from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
 
             await DashScopeHook().aget_fine_tune_job(job_id)
@@ -154,7 +163,7 @@ def measure(mode: str, root: str, ids: list[str], poll_interval: float, seconds:
     def factory():
         if mode == "baseline":
             return run_baseline(ids, base_url, poll_interval, seconds)
-        return run_provider(ids, poll_interval, seconds)
+        return run_provider(ids, poll_interval, seconds, progress=mode == "provider")
 
     async def main() -> dict:
         samples: list[tuple[float, float]] = []
@@ -162,7 +171,7 @@ def measure(mode: str, root: str, ids: list[str], poll_interval: float, seconds:
         t0 = time.perf_counter()
         probe = asyncio.ensure_future(lag_probe(samples, stop))
         before_rss = rss_bytes()
-        before_gets = gets(root)
+        before_polls, before_reads = gets(root)
         cpu0 = time.process_time()
         runner = asyncio.ensure_future(factory())
         await asyncio.sleep(min(seconds / 2, poll_interval * 2))
@@ -171,13 +180,15 @@ def measure(mode: str, root: str, ids: list[str], poll_interval: float, seconds:
         cpu = time.process_time() - cpu0
         stop.set()
         await probe
-        polls = gets(root) - before_gets
+        after_polls, after_reads = gets(root)
+        polls, log_reads = after_polls - before_polls, after_reads - before_reads
         lags = sorted(lag for _, lag in samples)
         # Steady state: after every wait has started and polled twice.
         steady = sorted(lag for at, lag in samples if at - t0 > 2 * poll_interval) or [0.0]
         return {
             "polls": polls,
             "intended_polls": int(len(ids) * seconds / poll_interval),
+            "log_reads": log_reads,
             "cpu_s_per_1000_polls": 1000 * cpu / max(polls, 1),
             "rss_bytes_per_wait": (mid_rss - before_rss) / len(ids),
             "lag_p50_ms": 1000 * statistics.median(lags),
@@ -223,7 +234,7 @@ def main() -> int:
     parser.add_argument("--waits", type=int, default=1000)
     parser.add_argument("--poll-interval", type=float, default=5.0)
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--mode", choices=["baseline", "provider"], help=argparse.SUPPRESS)
+    parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     parser.add_argument("--ids-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -247,7 +258,7 @@ def main() -> int:
         emulator, root = start_emulator(Path(tmp))
         try:
             ids = seed(root, args.waits)
-            results = {mode: run_mode(mode, root, ids, args) for mode in ("baseline", "provider")}
+            results = {mode: run_mode(mode, root, ids, args) for mode in MODES}
         finally:
             emulator.terminate()
             emulator.wait(timeout=10)
@@ -263,13 +274,15 @@ def main() -> int:
             f"{mode:12}"
             + "".join(f"{row[c]:>{width}.2f}" if isinstance(row[c], float) else f"{row[c]:>{width}}" for c in columns)
         )
-    base, prov = results["baseline"], results["provider"]
-    print(
-        "provider / baseline: CPU per poll "
-        f"x{prov['cpu_s_per_1000_polls'] / max(base['cpu_s_per_1000_polls'], 1e-9):.2f}, "
-        f"memory per wait x{prov['rss_bytes_per_wait'] / max(base['rss_bytes_per_wait'], 1):.2f}, "
-        f"polls done x{prov['polls'] / max(base['polls'], 1):.2f}"
-    )
+    base = results["baseline"]
+    for mode in MODES[1:]:
+        prov = results[mode]
+        print(
+            f"{mode} / baseline: CPU per poll "
+            f"x{prov['cpu_s_per_1000_polls'] / max(base['cpu_s_per_1000_polls'], 1e-9):.2f}, "
+            f"memory per wait x{prov['rss_bytes_per_wait'] / max(base['rss_bytes_per_wait'], 1):.2f}, "
+            f"polls done x{prov['polls'] / max(base['polls'], 1):.2f}"
+        )
     return 0
 
 

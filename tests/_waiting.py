@@ -280,3 +280,92 @@ def event_from_trigger(emu: EmulatorThread, kind: str, job_id: str = "ft-2024112
     event = asyncio.run(first_event())
     emu.clear_faults()
     return event
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# One virtual clock for many waits on one event loop (and the emulator)
+# ------------------------------------------------------------------------------------------------------------------
+class VirtualTime:
+    """A clock and a sleep shared by many triggers on one loop: time jumps to the next wake-up only once every wait
+    is asleep (none has a request in flight), so what happens per interval is exact, whatever the machine's speed.
+
+    ``emulator_clock`` (a :class:`FakeClock`) moves with it, so the emulator's jobs train in the same time.
+    Use :meth:`drive` on each trigger, then ``await vt.run(coroutines, until=...)``.
+    """
+
+    def __init__(self, start: float | None = None, emulator_clock: FakeClock | None = None) -> None:
+        import heapq
+
+        self._heapq = heapq
+        self.now = time.time() if start is None else start
+        self.emulator_clock = emulator_clock
+        if emulator_clock is not None:
+            emulator_clock.set(self.now)
+        self._sleepers: list = []
+        self._seq = 0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        import asyncio
+
+        future = asyncio.get_running_loop().create_future()
+        self._seq += 1
+        self._heapq.heappush(self._sleepers, (self.now + max(0.0, seconds), self._seq, future))
+        await future
+
+    def drive(self, trigger: Any) -> Any:
+        trigger.clock, trigger.sleep = self.clock, self.sleep
+        return trigger
+
+    def _advance_to(self, when: float) -> None:
+        if when > self.now:
+            if self.emulator_clock is not None:
+                self.emulator_clock.advance(when - self.now)
+            self.now = when
+
+    async def run(
+        self,
+        coroutines: list,
+        *,
+        until: float | None = None,
+        timeout: float = 60.0,
+        sleepers: int | None = None,
+        idle: Any = None,
+    ) -> list:
+        """Run the coroutines to the end (or cancel them at virtual time ``until``); return their results.
+
+        Time moves when every coroutine is asleep, or, with ``sleepers`` (a number, or a callable giving it), when
+        that many sleeps are pending and ``idle()`` says nothing else is at work (e.g. one shared poll loop whose
+        subscribers have taken every event).
+        """
+        import asyncio
+
+        tasks = [asyncio.ensure_future(c) for c in coroutines]
+        deadline = time.monotonic() + timeout
+        while not all(t.done() for t in tasks):
+            if time.monotonic() > deadline:
+                for t in tasks:
+                    t.cancel()
+                raise AssertionError(f"virtual-time run did not finish within {timeout:.0f} s of real time")
+            await asyncio.sleep(0.002)  # real time for requests in flight
+            self._sleepers = [s for s in self._sleepers if not s[2].done()]
+            self._heapq.heapify(self._sleepers)
+            live = sum(1 for t in tasks if not t.done())
+            needed = live if sleepers is None else sleepers() if callable(sleepers) else sleepers
+            if not self._sleepers or len(self._sleepers) < needed:
+                continue
+            if idle is not None and not idle():
+                continue
+            when = self._sleepers[0][0]
+            if until is not None and when > until:
+                self._advance_to(until)
+                for t in tasks:
+                    t.cancel()
+                break
+            self._advance_to(when)
+            while self._sleepers and self._sleepers[0][0] <= self.now:
+                _, _, future = self._heapq.heappop(self._sleepers)
+                future.set_result(None)
+        return await asyncio.gather(*tasks, return_exceptions=True)

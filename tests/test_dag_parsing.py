@@ -130,3 +130,46 @@ def test_deferrable_defaults_to_false_like_airflow(parsed_default):
 def test_deferrable_follows_operators_default_deferrable(parsed_default_deferrable):
     assert set(parsed_default_deferrable["deferrable"].values()) == {True}
     assert len(parsed_default_deferrable["deferrable"]) == 6
+
+
+EVENT_DAG = EXAMPLE_DAG.parent / "example_dashscope_on_finetune_success.py"
+
+EVENT_PROBE = textwrap.dedent(
+    """
+    import json, runpy, sys
+
+    try:  # what a DAG file with an asset watcher imports from Airflow anyway: the baseline
+        from airflow.sdk import DAG, Asset, AssetWatcher, task
+        import airflow.triggers.base
+    except ImportError:
+        pass
+    baseline = set(sys.modules)
+    namespace = runpy.run_path(sys.argv[1])
+    print(json.dumps({
+        "loaded": sorted(sys.modules),
+        "new": sorted(set(sys.modules) - baseline),
+        "dag": namespace["dag"].dag_id if "dag" in namespace else None,
+    }))
+    """
+)
+
+
+def test_parsing_the_event_driven_dag_imports_no_hook_transport_or_http_client(tmp_path):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
+    environment.update(AIRFLOW_HOME=str(tmp_path), AIRFLOW__CORE__LOAD_EXAMPLES="False")
+    done = subprocess.run(
+        [sys.executable, "-c", EVENT_PROBE, str(EVENT_DAG)], env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    probe = json.loads(done.stdout.strip().splitlines()[-1])
+    import airflow
+
+    if airflow.__version__.startswith("2."):
+        assert probe["dag"] is None  # no asset watchers before Airflow 3: the file defines no DAG
+        return
+    assert probe["dag"] == "dashscope_on_finetune_success"
+    assert "airflow_provider_dashscope.triggers.events" in probe["new"]
+    loaded = set(probe["loaded"])
+    assert [m for m in loaded if any(m == bad or m.startswith(bad + ".") for bad in TASK_ONLY_MODULES)] == []
+    assert [m for m in probe["new"] if m.split(".")[0] in NOT_NEWLY_IMPORTED] == []
+    assert not [m for m in loaded if m.startswith("airflow_provider_dashscope.watch")]

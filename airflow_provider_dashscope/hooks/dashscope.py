@@ -376,6 +376,10 @@ class DashScopeHook(FilesMixin, DeploymentsMixin, BaseHook):
         """``GET /fine-tunes/{job_id}/logs``: ``line`` lines (at most 1000) after skipping ``offset``."""
         return self._send(fine_tunes.job_logs_request(job_id, offset, line), fine_tunes.parse_logs)
 
+    async def aget_fine_tune_job_logs(self, job_id: str, offset: int = 0, line: int = 100) -> FineTuneJobLogs:
+        """Async ``GET /fine-tunes/{job_id}/logs``."""
+        return await self._asend(fine_tunes.job_logs_request(job_id, offset, line), fine_tunes.parse_logs)
+
     def tail_fine_tune_job_logs(self, job_id: str, lines: int = 20) -> list[str]:
         """The last ``lines`` lines (1 to 1000) of a job's training log (two cheap calls)."""
         fine_tunes.job_logs_request(job_id, 0, lines)  # checks job_id and lines before any request

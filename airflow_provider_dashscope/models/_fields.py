@@ -76,6 +76,13 @@ def thaw(value: Any) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=64)
+def _zone(name: str) -> pendulum.Timezone | pendulum.FixedTimezone:
+    """The zone named ``name``, loaded once: pendulum reads the zone file again each time it is given a name, which
+    was most of the cost of reading a job (every poll of every wait reads one)."""
+    return pendulum.timezone(name)
+
+
 def parse_api_time(value: Any, time_zone: str = DEFAULT_API_TIME_ZONE) -> pendulum.DateTime | None:
     """Parse an API timestamp (``2024-10-29 16:53:53``, ``2025-06-17T11:00:38.68`` or ISO-8601 with an offset).
 
@@ -88,11 +95,11 @@ def parse_api_time(value: Any, time_zone: str = DEFAULT_API_TIME_ZONE) -> pendul
     if match:  # the documented form, parsed without the general parser
         year, month, day, hour, minute, second = (int(part) for part in match.groups())
         try:
-            return pendulum.datetime(year, month, day, hour, minute, second, tz=time_zone)
+            return pendulum.datetime(year, month, day, hour, minute, second, tz=_zone(time_zone))
         except (ValueError, OverflowError):
             return None
     try:
-        parsed = pendulum.parse(value.strip(), tz=time_zone, strict=False)
+        parsed = pendulum.parse(value.strip(), tz=_zone(time_zone), strict=False)
     except (ValueError, TypeError, OverflowError):
         return None
     return parsed if isinstance(parsed, pendulum.DateTime) else None

@@ -50,10 +50,12 @@ class _FineTuneJobWaitOperator(FineTuneJobWaitMixin, BaseOperator):
         timeout: float | timedelta | None = DEFAULT_TIMEOUT,
         max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
         soft_fail: bool = False,
+        log_training_progress: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.dashscope_conn_id = dashscope_conn_id
+        self.log_training_progress = bool(log_training_progress)
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
         self.poll_interval = check_interval(poll_interval)
@@ -103,6 +105,8 @@ class DashScopeFineTuneJobOperator(_FineTuneJobWaitOperator):
     :param timeout: Seconds to wait at most (also bounded by ``execution_timeout``); ``None`` for no bound.
     :param max_consecutive_failures: Failed polls in a row (network, 429, 5xx) tolerated before failing.
     :param soft_fail: Skip instead of failing when the job fails, is cancelled, is unknown or the wait times out.
+    :param log_training_progress: While waiting and the job is RUNNING, log its training progress (epoch, step,
+        loss, time left) every few polls, and a summary on success (default ``True``; best effort).
     """
 
     template_fields: Sequence[str] = ("job_id", "dashscope_conn_id")

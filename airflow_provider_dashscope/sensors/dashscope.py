@@ -47,6 +47,9 @@ class DashScopeFineTuneJobSensor(FineTuneJobWaitMixin, BaseSensorOperator):
     :param poll_interval: Seconds between checks (also the ``poke_interval`` of the reschedule mode).
     :param deferrable: Wait in the triggerer. Defaults to ``[operators] default_deferrable``.
     :param max_consecutive_failures: Failed polls in a row (network, 429, 5xx) tolerated before failing.
+    :param log_training_progress: While the job is RUNNING, log its training progress (epoch, step, loss, time
+        left) read from its log every few polls, and a summary on success; in deferrable and poke mode (default
+        ``True``). Best effort: a failed read never fails the task.
     """
 
     template_fields: Sequence[str] = ("job_id", "dashscope_conn_id")
@@ -61,6 +64,7 @@ class DashScopeFineTuneJobSensor(FineTuneJobWaitMixin, BaseSensorOperator):
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
+        log_training_progress: bool = True,
         **kwargs: Any,
     ) -> None:
         poll_interval = check_interval(poll_interval)
@@ -73,6 +77,7 @@ class DashScopeFineTuneJobSensor(FineTuneJobWaitMixin, BaseSensorOperator):
         self.poll_interval = poll_interval
         self.deferrable = deferrable
         self.max_consecutive_failures = check_max_failures(max_consecutive_failures)
+        self.log_training_progress = bool(log_training_progress)
 
     def execute(self, context: Context) -> Any:
         self.job_id = self._rendered_job_id()

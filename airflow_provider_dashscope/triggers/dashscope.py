@@ -1,8 +1,14 @@
-"""Triggers that wait, in the triggerer, until a DashScope resource reaches an end of its wait."""
+"""Triggers that wait, in the triggerer, until a DashScope resource reaches an end of its wait.
+
+Waits on one event loop that poll the same resource over the same connection share their requests (see
+:mod:`airflow_provider_dashscope._coalescing`): N waits on one job make one GET per poll interval, each with its own
+schedule, deadline, failure budget, log lines and event.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, ClassVar, Generic, TypeVar
@@ -16,16 +22,18 @@ from airflow_provider_dashscope._arguments import (
     check_interval,
     check_max_failures,
 )
-from airflow_provider_dashscope._async_transport import shared_session
+from airflow_provider_dashscope._async_transport import loop_cache, shared_session
+from airflow_provider_dashscope._coalescing import SharedRequests, shared_requests
 from airflow_provider_dashscope.exceptions import UnsupportedOperationError
-from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
+from airflow_provider_dashscope.hooks.dashscope import CONFIG_CACHE_SECONDS, DashScopeHook
 from airflow_provider_dashscope.models import FineTuneJob
 from airflow_provider_dashscope.resources.fine_tunes import validate_job_id
 from airflow_provider_dashscope.wait.drivers import run_async
 from airflow_provider_dashscope.wait.events import WaitEvent
 from airflow_provider_dashscope.wait.fine_tunes import FINE_TUNE_JOB
-from airflow_provider_dashscope.wait.machine import WaitMachine
+from airflow_provider_dashscope.wait.machine import JITTER, FetchLogs, Progress, WaitMachine
 from airflow_provider_dashscope.wait.policy import WaitPolicy
+from airflow_provider_dashscope.wait.training import LogSlice, TrainingProgress, every_polls_setting
 
 R = TypeVar("R")
 
@@ -34,7 +42,10 @@ class DashScopeWaitTrigger(BaseTrigger, Generic[R]):
     """Drive a :class:`~airflow_provider_dashscope.wait.machine.WaitMachine` on the triggerer's loop; fire one event.
 
     Only small primitives are serialized: never a key, a header or a client. All triggers on one event loop share
-    one HTTP session; each poll is one HTTP attempt (the machine's failure budget does the retrying).
+    one HTTP session; each poll is one HTTP attempt (the machine's failure budget does the retrying). Polls of the
+    same resource over the same connection are shared: an answer whose request was sent less than
+    ``0.9 * poll_interval`` ago is reused (the least a wait sleeps between its own polls, so a lone wait never reuses
+    its own answer).
     """
 
     policy: ClassVar[WaitPolicy[Any]]
@@ -77,10 +88,22 @@ class DashScopeWaitTrigger(BaseTrigger, Generic[R]):
                 "cancel_on_kill": self.cancel_on_kill,
                 "started_at": self.started_at,
                 "last_status": self.last_status,
+                **self._extra_kwargs(),
             },
         )
 
+    def _extra_kwargs(self) -> dict[str, Any]:
+        """Serialized kwargs a resource's trigger adds to the eight common ones."""
+        return {}
+
     async def _fetch(self, hook: DashScopeHook) -> R:
+        raise NotImplementedError
+
+    def _progress(self) -> Progress[R] | None:
+        """Reads of the resource's log between polls (``None``: none)."""
+        return None
+
+    async def _fetch_logs(self, hook: DashScopeHook, read: FetchLogs) -> Any:
         raise NotImplementedError
 
     async def _cancel(self, hook: DashScopeHook) -> None:
@@ -96,30 +119,46 @@ class DashScopeWaitTrigger(BaseTrigger, Generic[R]):
 
     async def wait(self) -> WaitEvent:
         """Poll until the machine says the wait is over; return its event."""
-        hook = DashScopeHook(self.dashscope_conn_id, max_retries=0)
+        shared = shared_requests()
+        group = (self.dashscope_conn_id, self.policy.kind, self.resource_id)
+        shared.hold(group)  # at once: waits started together share their first polls too
         try:
-            config = await hook.aget_config()
-        except Exception:  # the first poll meets the same error and ends the wait with it
-            config = None
-        else:
-            self.log.info(
-                "Waiting for %s %s (polling every %g s): %s",
-                self.policy.kind.lower(),
+            hook = _poll_hook(self.dashscope_conn_id)
+            try:
+                config = await hook.aget_config()
+            except Exception:  # the first poll meets the same error and ends the wait with it
+                config = None
+            else:
+                self.log.info(
+                    "Waiting for %s %s (polling every %g s): %s",
+                    self.policy.kind.lower(),
+                    self.resource_id,
+                    self.poll_interval,
+                    self._console_url(hook),
+                )
+            progress = self._progress()
+            machine: WaitMachine[R] = WaitMachine(
+                self.policy,
                 self.resource_id,
-                self.poll_interval,
-                self._console_url(hook),
+                poll_interval=self.poll_interval,
+                deadline=self.deadline,
+                max_consecutive_failures=self.max_consecutive_failures,
+                started_at=self.started_at,
+                last_status=self.last_status,
+                retry_after_cap=config.retry.max_delay if config is not None else None,
+                progress=progress,
             )
-        machine: WaitMachine[R] = WaitMachine(
-            self.policy,
-            self.resource_id,
-            poll_interval=self.poll_interval,
-            deadline=self.deadline,
-            max_consecutive_failures=self.max_consecutive_failures,
-            started_at=self.started_at,
-            last_status=self.last_status,
-            retry_after_cap=config.retry.max_delay if config is not None else None,
-        )
-        return await run_async(machine, lambda: self._fetch(hook), self.log, clock=self.clock, sleep=self.sleep)
+            polls = _SharedPolls(self, hook, shared, group, getattr(progress, "every_polls", 1))
+            return await run_async(
+                machine,
+                polls.get,
+                self.log,
+                clock=self.clock,
+                sleep=self.sleep,
+                fetch_logs=polls.logs if progress is not None else None,
+            )
+        finally:
+            shared.release(group)
 
     async def on_kill(self) -> None:
         """Cancel the resource's work when a user kills the deferred task (Airflow 3.3+); never on a restart."""
@@ -133,6 +172,59 @@ class DashScopeWaitTrigger(BaseTrigger, Generic[R]):
                 self.log.info("%s %s already ended; nothing to cancel.", kind, self.resource_id)
                 return
         self.log.info("Requested cancellation of %s %s because the task was killed.", kind.lower(), self.resource_id)
+
+
+def _poll_hook(conn_id: str, now: float | None = None) -> DashScopeHook:
+    """The hook the waits on this event loop poll through (one attempt per request): one per connection for the
+    waits started within :data:`~..hooks.dashscope.CONFIG_CACHE_SECONDS` of each other, so a triggerer holding
+    thousands of waits does not hold thousands of hooks, and a wait started later sees a changed connection."""
+    cache = loop_cache()
+    key = ("poll-hook", conn_id)
+    entry = cache.get(key)
+    now = time.monotonic() if now is None else now
+    if entry is None or entry[0] <= now:
+        entry = cache[key] = (now + CONFIG_CACHE_SECONDS, DashScopeHook(conn_id, max_retries=0))
+    hook: DashScopeHook = entry[1]
+    return hook
+
+
+class _SharedPolls:
+    """One wait's fetches, through the loop's shared requests (a small object rather than closures: a triggerer
+    holds thousands of waits). A GET is reused when sent less than 0.9 poll interval ago; a log read when sent less
+    than that many intervals ago as the progress reads every; the end of a finished job's log whenever it was read
+    (it is asked for only once the job ended)."""
+
+    __slots__ = ("fresh", "group", "hook", "reads_fresh", "shared", "trigger")
+
+    def __init__(
+        self,
+        trigger: DashScopeWaitTrigger[Any],
+        hook: DashScopeHook,
+        shared: SharedRequests,
+        group: tuple[str, str, str],
+        reads_every: int,
+    ) -> None:
+        self.trigger = trigger
+        self.hook = hook
+        self.shared = shared
+        self.group = group
+        self.fresh = JITTER[0] * trigger.poll_interval
+        self.reads_fresh = self.fresh * reads_every
+
+    def get(self) -> Awaitable[Any]:
+        return self.shared.fetch(self.group, "get", self._send_get, now=self.trigger.clock(), max_age=self.fresh)
+
+    def _send_get(self) -> Awaitable[Any]:
+        return self.trigger._fetch(self.hook)
+
+    def logs(self, read: FetchLogs) -> Awaitable[Any]:
+        return self.shared.fetch(
+            self.group,
+            ("logs", read.lines, read.final),
+            functools.partial(self.trigger._fetch_logs, self.hook, read),
+            now=self.trigger.clock(),
+            max_age=None if read.final else self.reads_fresh,
+        )
 
 
 class DashScopeFineTuneJobTrigger(DashScopeWaitTrigger[FineTuneJob]):
@@ -153,20 +245,40 @@ class DashScopeFineTuneJobTrigger(DashScopeWaitTrigger[FineTuneJob]):
     :param started_at: Epoch seconds when the wait began, for the elapsed time in log lines.
     :param last_status: The status the task saw before deferring: the first poll is spread over one interval and
         logs only a change.
+    :param log_training_progress: While the job is RUNNING, read its new training log lines every few polls and
+        log the epoch, step, loss and time left when training moved on; on success, one summary line. Kwargs
+        serialized before this parameter existed rebuild the trigger with it on.
     """
 
     policy = FINE_TUNE_JOB
     id_kwarg = "job_id"
 
-    def __init__(self, job_id: str, **kwargs: Any) -> None:
+    def __init__(self, job_id: str, log_training_progress: bool = True, **kwargs: Any) -> None:
         super().__init__(validate_job_id(job_id), **kwargs)
+        self.log_training_progress = bool(log_training_progress)
 
     @property
     def job_id(self) -> str:
         return self.resource_id
 
+    def _extra_kwargs(self) -> dict[str, Any]:
+        return {"log_training_progress": self.log_training_progress}
+
     async def _fetch(self, hook: DashScopeHook) -> FineTuneJob:
         return await hook.aget_fine_tune_job(self.resource_id)
+
+    def _progress(self) -> TrainingProgress | None:
+        if not self.log_training_progress:
+            return None
+        cache = loop_cache()  # the setting is read once per event loop, not once per wait
+        every = cache.get(every_polls_setting)
+        if every is None:
+            every = cache[every_polls_setting] = every_polls_setting()
+        return TrainingProgress(self.resource_id, every_polls=every)
+
+    async def _fetch_logs(self, hook: DashScopeHook, read: FetchLogs) -> LogSlice:
+        logs = await hook.aget_fine_tune_job_logs(self.resource_id, offset=read.offset, line=read.lines)
+        return LogSlice(read.offset, logs.total, logs.lines)
 
     async def _cancel(self, hook: DashScopeHook) -> None:
         await hook.acancel_fine_tune_job(self.resource_id)

@@ -1,7 +1,8 @@
 """The loops that carry out what a :class:`~.machine.WaitMachine` says: one sync (a worker), one async (a trigger).
 
 They only sleep, fetch and log; every decision is the machine's. Any exception a fetch raises goes to the machine
-(it decides whether the wait goes on); only cancellation (``BaseException``) passes through.
+(it decides whether the wait goes on); only cancellation (``BaseException``) passes through. ``fetch_logs`` carries
+out the machine's :class:`~.machine.FetchLogs` reads (a machine with a progress asks for them; one without never).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 from airflow_provider_dashscope.wait.events import WaitEvent
-from airflow_provider_dashscope.wait.machine import Done, LogLine, Sleep, WaitMachine
+from airflow_provider_dashscope.wait.machine import Done, FetchLogs, LogLine, Sleep, WaitMachine
 
 R = TypeVar("R")
 
@@ -34,6 +35,7 @@ def run_sync(
     *,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], Any] = time.sleep,
+    fetch_logs: Callable[[FetchLogs], Any] | None = None,
 ) -> WaitEvent:
     """Wait in this thread until the machine is done; return its event."""
     while True:
@@ -42,6 +44,15 @@ def run_sync(
             return action.event
         if isinstance(action, Sleep):
             sleep(action.seconds)
+            continue
+        if isinstance(action, FetchLogs):
+            try:
+                if fetch_logs is None:
+                    raise RuntimeError("the wait's progress asked for a log read, but the driver has no fetch_logs")
+                logs = fetch_logs(action)
+            except Exception as err:
+                logs = err
+            emit(log, machine.on_logs(logs, clock()))
             continue
         try:
             result: R | BaseException = fetch()
@@ -57,6 +68,7 @@ async def run_async(
     *,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    fetch_logs: Callable[[FetchLogs], Awaitable[Any]] | None = None,
 ) -> WaitEvent:
     """Wait on the running event loop until the machine is done; return its event."""
     while True:
@@ -65,6 +77,15 @@ async def run_async(
             return action.event
         if isinstance(action, Sleep):
             await sleep(action.seconds)
+            continue
+        if isinstance(action, FetchLogs):
+            try:
+                if fetch_logs is None:
+                    raise RuntimeError("the wait's progress asked for a log read, but the driver has no fetch_logs")
+                logs = await fetch_logs(action)
+            except Exception as err:
+                logs = err
+            emit(log, machine.on_logs(logs, clock()))
             continue
         try:
             result: R | BaseException = await fetch()

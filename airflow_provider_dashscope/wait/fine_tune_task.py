@@ -9,6 +9,7 @@ from airflow_provider_dashscope.links import XCOM_JOB_URL
 from airflow_provider_dashscope.resources.fine_tunes import JOB_ID_HINT, validate_job_id
 from airflow_provider_dashscope.wait.fine_tunes import FINE_TUNE_JOB
 from airflow_provider_dashscope.wait.task import ResourceWaitMixin
+from airflow_provider_dashscope.wait.training import LogSlice, TrainingProgress, every_polls_setting
 
 if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
     from airflow_provider_dashscope.models import FineTuneJob
     from airflow_provider_dashscope.wait.events import WaitEvent
+    from airflow_provider_dashscope.wait.machine import FetchLogs
 
 
 class FineTuneJobWaitMixin(ResourceWaitMixin["FineTuneJob"]):
@@ -26,6 +28,8 @@ class FineTuneJobWaitMixin(ResourceWaitMixin["FineTuneJob"]):
     url_xcom_key = XCOM_JOB_URL
     #: Whether the trigger cancels the job when a user kills the deferred task (the create operator's choice).
     cancel_on_kill = False
+    #: Log the training progress read from the job's log while waiting (the tasks' ``log_training_progress``).
+    log_training_progress = True
     job_id: Any
     #: The ``job_id`` argument's template, if it was one (to name it when it renders to a missing value).
     _job_id_template: str | None = None
@@ -45,6 +49,15 @@ class FineTuneJobWaitMixin(ResourceWaitMixin["FineTuneJob"]):
     def _fetch(self, hook: DashScopeHook, resource_id: str) -> FineTuneJob:
         return hook.get_fine_tune_job(resource_id)
 
+    def _progress(self, resource_id: str) -> TrainingProgress | None:
+        if not self.log_training_progress:
+            return None
+        return TrainingProgress(resource_id, every_polls=every_polls_setting())
+
+    def _fetch_logs(self, hook: DashScopeHook, resource_id: str, read: FetchLogs) -> LogSlice:
+        logs = hook.get_fine_tune_job_logs(resource_id, offset=read.offset, line=read.lines)
+        return LogSlice(read.offset, logs.total, logs.lines)
+
     def _console_url(self, resource_id: str) -> str:
         return self.hook.console_url(resource_id)
 
@@ -62,6 +75,7 @@ class FineTuneJobWaitMixin(ResourceWaitMixin["FineTuneJob"]):
             cancel_on_kill=self.cancel_on_kill,
             started_at=started_at,
             last_status=last_status,
+            log_training_progress=self.log_training_progress,
         )
 
     def _on_failed(self, event: WaitEvent) -> None:

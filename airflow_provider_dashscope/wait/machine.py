@@ -21,6 +21,10 @@ random source are passed in, so every rule can be driven in a test without a soc
 * **Deadline.** Never sleeps past ``deadline`` (epoch seconds); at the deadline the wait ends with a timeout.
 * **Logging.** One INFO line per status change, one WARNING per tolerated failure, one ERROR when giving up: returned
   by :meth:`on_result` as :class:`LogLine` values for the driver's logger.
+* **Progress (optional).** A :class:`Progress` (e.g. :class:`~.training.TrainingProgress`) may ask, between polls,
+  for a read of the resource's log: :class:`FetchLogs`, reported through :meth:`WaitMachine.on_logs`. Such reads are
+  best effort: their failures never count against the failure budget, never end the wait and never move the poll
+  schedule. After a success seen by a poll the progress may ask for one last read before :class:`Done`.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from airflow_provider_dashscope._protocol import is_transient
 from airflow_provider_dashscope.exceptions import DashScopeAPIError, DashScopeError, NotFoundError
@@ -38,6 +42,7 @@ from airflow_provider_dashscope.wait.events import Outcome, WaitEvent
 from airflow_provider_dashscope.wait.policy import WaitPolicy
 
 R = TypeVar("R")
+R_contra = TypeVar("R_contra", contravariant=True)
 
 #: Each sleep between polls is the poll interval times a factor drawn from this range, so waits started together
 #: drift apart instead of polling in lock-step.
@@ -50,6 +55,16 @@ class Poll:
 
 
 @dataclass(frozen=True)
+class FetchLogs:
+    """Read the resource's log once (best effort): ``lines`` lines after skipping ``offset``; report what came back
+    (or the exception) through :meth:`WaitMachine.on_logs`. ``final``: the read after the wait's success."""
+
+    offset: int
+    lines: int
+    final: bool = False
+
+
+@dataclass(frozen=True)
 class Sleep:
     seconds: float
 
@@ -59,7 +74,7 @@ class Done:
     event: WaitEvent
 
 
-Action = Poll | Sleep | Done
+Action = Poll | FetchLogs | Sleep | Done
 
 
 class LogLine(NamedTuple):
@@ -69,6 +84,29 @@ class LogLine(NamedTuple):
     message: str
     args: tuple[Any, ...] = ()
     error: BaseException | None = None
+
+
+class Progress(Protocol[R_contra]):
+    """What a wait reports about the work behind a resource, from its log (see :mod:`.training`)."""
+
+    @property
+    def summary_due(self) -> bool:
+        """A last read is wanted before the summary of a success."""
+
+    def on_answer(self, resource: R_contra, status: str, now: float) -> None:
+        """An answered poll whose status does not end the wait."""
+
+    def on_end(self, resource: R_contra, outcome: Outcome) -> list[LogLine]:
+        """A polled answer ends the wait: lines to write now (or ask for a last read through ``summary_due``)."""
+
+    def next_read(self) -> FetchLogs | None:
+        """The read to make now, if any."""
+
+    def on_logs(self, result: Any, now: float) -> list[LogLine]:
+        """What a read brought, or the exception it raised."""
+
+    def summary(self, resource: R_contra) -> list[LogLine]:
+        """The lines written after the last read of a success."""
 
 
 class WaitMachine(Generic[R]):
@@ -83,7 +121,14 @@ class WaitMachine(Generic[R]):
     :param last_status: The status already seen before this machine existed (spreads the first poll).
     :param retry_after_cap: The most a server's ``Retry-After`` may delay the next poll; ``None`` for no cap.
     :param rand: A random source returning floats in [0, 1).
+    :param progress: Reads of the resource's log between polls, and the lines they give (``None``: no reads).
     """
+
+    # A triggerer holds thousands of these: no per-instance dict.
+    __slots__ = (
+        "_ending", "_event", "_next_poll_at", "_polling", "_rand", "_reading", "deadline", "failures", "last_resource",
+        "max_failures", "policy", "poll_interval", "progress", "resource_id", "retry_after_cap", "started_at", "status",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -97,6 +142,7 @@ class WaitMachine(Generic[R]):
         last_status: str | None = None,
         retry_after_cap: float | None = None,
         rand: Callable[[], float] = random.random,
+        progress: Progress[R] | None = None,
     ) -> None:
         self.policy = policy
         self.resource_id = resource_id
@@ -110,7 +156,11 @@ class WaitMachine(Generic[R]):
         self.failures = 0
         self.last_resource: R | None = None
         self._next_poll_at: float | None = None
+        self.progress = progress
         self._polling = False
+        self._reading = False
+        #: A success seen by a poll, held while the progress makes its last read.
+        self._ending: WaitEvent | None = None
         self._event: WaitEvent | None = None
 
     # ------------------------------------------------------------------------------------------------------------
@@ -119,10 +169,22 @@ class WaitMachine(Generic[R]):
     def next_action(self, now: float) -> Action:
         if self._event is not None:
             return Done(self._event)
-        if self._polling:
-            raise RuntimeError("next_action() while a poll is outstanding; report it with on_result() first")
-        if self.deadline is not None and now >= self.deadline:
+        if self._polling or self._reading:
+            raise RuntimeError("next_action() while a fetch is outstanding; report it with on_result()/on_logs() first")
+        past_deadline = self.deadline is not None and now >= self.deadline
+        if self._ending is not None:
+            read = None if past_deadline or self.progress is None else self.progress.next_read()
+            if read is None:
+                return Done(self._finish(self._ending))
+            self._reading = True
+            return read
+        if past_deadline:
             return Done(self._finish(self._timeout_event()))
+        if self.progress is not None and self._next_poll_at is not None:
+            read = self.progress.next_read()
+            if read is not None:
+                self._reading = True
+                return read
         if self._next_poll_at is None:
             spread = self.poll_interval * self._rand() if self.status is not None else 0.0
             self._next_poll_at = now + spread
@@ -155,6 +217,18 @@ class WaitMachine(Generic[R]):
             return self._on_error(result, now)
         return self._on_resource(result, now, schedule=True)
 
+    def on_logs(self, result: Any, now: float) -> list[LogLine]:
+        """Take the outcome of the read :meth:`next_action` asked for (never counted as a failure)."""
+        if not self._reading or self.progress is None:
+            raise RuntimeError("on_logs() without an outstanding read")
+        self._reading = False
+        lines = self.progress.on_logs(result, now)
+        if self._ending is not None and not self.progress.summary_due:
+            assert self.last_resource is not None
+            lines.extend(self.progress.summary(self.last_resource))
+            self._finish(self._ending)
+        return lines
+
     def _on_resource(self, resource: R, now: float, *, schedule: bool) -> list[LogLine]:
         policy = self.policy
         self.failures = 0
@@ -175,9 +249,17 @@ class WaitMachine(Generic[R]):
             self.status = status
         outcome = policy.outcome_of(status)
         if outcome is not None:
-            self._finish(self._make_event(outcome, policy.end_message(resource, outcome)))
+            event = self._make_event(outcome, policy.end_message(resource, outcome))
+            if schedule and self.progress is not None:
+                lines.extend(self.progress.on_end(resource, outcome))
+                if self.progress.summary_due:
+                    self._ending = event
+                    return lines
+            self._finish(event)
         elif schedule:
             self._next_poll_at = now + self.poll_interval * (JITTER[0] + (JITTER[1] - JITTER[0]) * self._rand())
+            if self.progress is not None:
+                self.progress.on_answer(resource, status, now)
         return lines
 
     def _on_error(self, error: BaseException, now: float) -> list[LogLine]:

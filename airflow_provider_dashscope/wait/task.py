@@ -19,7 +19,7 @@ from airflow_provider_dashscope._arguments import deadline_from
 from airflow_provider_dashscope.exceptions import NotFoundError
 from airflow_provider_dashscope.wait.drivers import emit, run_sync
 from airflow_provider_dashscope.wait.events import Outcome, WaitEvent
-from airflow_provider_dashscope.wait.machine import Done, WaitMachine
+from airflow_provider_dashscope.wait.machine import Done, FetchLogs, Progress, WaitMachine
 from airflow_provider_dashscope.wait.policy import WaitPolicy
 
 if TYPE_CHECKING:
@@ -70,6 +70,13 @@ class ResourceWaitMixin(Generic[R]):
     def _make_trigger(
         self, resource_id: str, *, deadline: float | None, started_at: float, last_status: str | None
     ) -> BaseTrigger:
+        raise NotImplementedError
+
+    def _progress(self, resource_id: str) -> Progress[R] | None:
+        """Reads of the resource's log while waiting on the worker (``None``: none)."""
+        return None
+
+    def _fetch_logs(self, hook: DashScopeHook, resource_id: str, read: FetchLogs) -> Any:
         raise NotImplementedError
 
     def _on_failed(self, event: WaitEvent) -> None:
@@ -140,6 +147,7 @@ class ResourceWaitMixin(Generic[R]):
             max_consecutive_failures=self.max_consecutive_failures,
             started_at=started_at,
             retry_after_cap=self.poll_hook.config.retry.max_delay,
+            progress=None if self.deferrable else self._progress(resource_id),
         )
 
     def _wait_on(self, context: Context, resource_id: str, resource: R) -> dict[str, Any]:
@@ -166,6 +174,7 @@ class ResourceWaitMixin(Generic[R]):
             self.log,
             clock=self.wait_clock,
             sleep=self.wait_sleep,
+            fetch_logs=lambda read: self._fetch_logs(self.poll_hook, resource_id, read),
         )
         return self._complete(context, event)
 

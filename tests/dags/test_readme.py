@@ -29,8 +29,23 @@ def readme_dags() -> dict[str, str]:
 
 
 def test_the_readme_shows_the_shortest_dag_first_then_the_gate():
-    assert list(readme_dags()) == ["dashscope_finetune_deploy", "dashscope_finetune_gate"]
+    assert list(readme_dags())[:2] == ["dashscope_finetune_deploy", "dashscope_finetune_gate"]
+    assert list(readme_dags())[2:] == ["dashscope_on_finetune_success"]  # the event-driven DAG, further down
     assert "xcom_pull" not in "".join(readme_dags().values())  # typed values travel through .output
+
+
+def test_the_readme_event_driven_dag_runs_as_written(emulator, run_dag, tmp_path):
+    """`dags test` gives it no asset event (watchers run only in a triggerer): the DAG parses, its watcher is
+    built, and its task runs and deploys nothing. The watcher starting it is the real-stack test's."""
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "dashscope_on_finetune_success.py").write_text(
+        readme_dags()["dashscope_on_finetune_success"], encoding="utf-8"
+    )
+    run = run_dag("dashscope_on_finetune_success", {}, dags_folder=folder)
+
+    assert run.returncode == 0, run
+    assert set(run.states.values()) == {"success"}, run
 
 
 @pytest.mark.parametrize(

@@ -55,6 +55,7 @@ class TestSerialize:
             cancel_on_kill=True,
             started_at=1_800_000_000.25,
             last_status="RUNNING",
+            log_training_progress=False,
         )
         classpath, kwargs = trigger.serialize()
 
@@ -71,6 +72,7 @@ class TestSerialize:
             "cancel_on_kill": True,
             "started_at": 1_800_000_000.25,
             "last_status": "RUNNING",
+            "log_training_progress": False,
         }
 
     def test_defaults_round_trip_and_a_fresh_trigger_keeps_its_start_time(self):
@@ -367,7 +369,8 @@ class TestLogsAndSchedule:
 
         assert events[0]["status"] == "success"
         assert gets(emu, "ft-logged") == 8  # PENDING, RUNNING x6, SUCCEEDED
-        info = [line for line in logs.lines("info") if "ft-logged" in line]
+        # Status lines only: the training-progress lines are tested in test_progress.py.
+        info = [line for line in logs.lines("info") if "ft-logged" in line and "training" not in line]
         changes = [line for line in info if "->" in line]
         assert [c.split(": ", 1)[1].split(" after")[0] for c in changes] == [
             "PENDING -> RUNNING",
