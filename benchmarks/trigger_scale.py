@@ -18,10 +18,13 @@ for ``--seconds``. Each side runs in a fresh process, one after the other on the
   than connections would open a new TLS connection per extra poll). It trusts the CA through
   ``REQUESTS_CA_BUNDLE`` and reaches the emulator through ``dashscope.base_http_api_url``.
 
-Figures per side: CPU seconds of the waiting process per 1,000 status polls, resident memory per wait (RSS once
-every wait has started, minus before), lag p99 of a 10 ms ticker once the waits are steady (on the event loop; for
-the thread pool, of a thread), and status polls done (counted by the emulator) against the polls intended
-(waits x seconds / poll interval). Each figure is the median of ``--repeats`` runs, the sides back to back.
+The waits start, settle for two poll intervals (every wait has started and polled: the steady state a triggerer
+lives in, not its start-up), then a window of ``--seconds`` is measured. Figures per side, over the window: CPU
+seconds of the waiting process per 1,000 status polls, resident memory per wait (RSS at the window's start minus
+before the waits started), lag p99 of a 10 ms ticker (on the event loop; for the thread pool, of a thread), status
+polls done (counted by the emulator) against the polls intended (waits x seconds / poll interval), and how busy the
+emulator process was (its CPU seconds per second: at 100 % it, not the side, limits the polls done). Each figure is
+the median of ``--repeats`` runs, the sides back to back.
 
     python benchmarks/trigger_scale.py --waits 1000 5000 --poll-interval 5 --seconds 40 --repeats 3
 
@@ -59,6 +62,7 @@ from _common import (
     make_certificates,
     markdown_table,
     median_of,
+    percentile,
     print_result,
     quiet_stdout,
     raise_open_files_limit,
@@ -124,21 +128,23 @@ def measure_async(side: str, emulator_root: str, base_url: str, ca: str, ids: li
 
     async def main() -> dict:
         await warm_up()
+        loop = asyncio.get_running_loop()
         probe = LoopLagProbe()
         probe.start()
-        start, before_rss, before = time.perf_counter(), rss_bytes(), stats.by_route()
-        cpu0 = time.process_time()
+        before_rss = rss_bytes()
+        total = settle(args) + args.seconds + 1  # the waits end a second after the window closes
         if side == "floor":
-            runner = asyncio.ensure_future(run_floor(ids, base_url, ca, args.poll_interval, args.seconds))
+            runner = asyncio.ensure_future(run_floor(ids, base_url, ca, args.poll_interval, total))
         else:
-            runner = asyncio.ensure_future(run_provider(ids, args.poll_interval, args.seconds, side == "provider"))
-        await asyncio.sleep(min(args.seconds / 2, args.poll_interval * 2))
-        mid_rss = rss_bytes()
+            runner = asyncio.ensure_future(run_provider(ids, args.poll_interval, total, side == "provider"))
+        await asyncio.sleep(settle(args))  # every wait started and polled: the steady state a triggerer lives in
+        window = await loop.run_in_executor(None, Window.open, stats, args.emulator_pid)
+        grown = rss_bytes() - before_rss
+        await asyncio.sleep(args.seconds)
+        closed = await loop.run_in_executor(None, window.close)
         await runner
-        cpu = time.process_time() - cpu0
         await probe.stop()
-        return _result(ids, args, cpu, mid_rss - before_rss, probe.p99_since(start + 2 * args.poll_interval),
-                       before, stats.by_route())  # fmt: skip
+        return _result(ids, args, window, closed, grown, probe)
 
     return asyncio.run(main())
 
@@ -191,22 +197,21 @@ def measure_sdk(emulator_root: str, base_url: str, ca: str, ids: list[str], args
 
     probe = ThreadLagProbe()
     probe.start()
-    start, before_rss, before = time.perf_counter(), rss_bytes(), stats.by_route()
-    cpu0 = time.process_time()
+    before_rss = rss_bytes()
     with ThreadPoolExecutor(max_workers=args.sdk_workers) as pool:
         dispatcher = threading.Thread(target=dispatch, args=(pool,), daemon=True)
         dispatcher.start()
-        time.sleep(min(args.seconds / 2, args.poll_interval * 2))
-        mid_rss = rss_bytes()
-        time.sleep(args.seconds - min(args.seconds / 2, args.poll_interval * 2))
+        time.sleep(settle(args))
+        window = Window.open(stats, args.emulator_pid)
+        grown = rss_bytes() - before_rss
+        time.sleep(args.seconds)
+        closed = window.close()
         stop.set()
         wake.set()
         dispatcher.join()
         pool.shutdown(wait=True, cancel_futures=True)
-    cpu = time.process_time() - cpu0
     probe.stop()
-    return _result(ids, args, cpu, mid_rss - before_rss, probe.p99_since(start + 2 * args.poll_interval),
-                   before, stats.by_route())  # fmt: skip
+    return _result(ids, args, window, closed, grown, probe)
 
 
 # ------------------------------------------------------------------------------------------------------ shared
@@ -223,15 +228,57 @@ class _Stats:
             return json.load(response)["by_route"]
 
 
-def _result(ids: list[str], args: Any, cpu: float, rss_grown: int, lag_p99: float, before: dict, after: dict) -> dict:
-    polls = count_since(before, after, JOB_GET)
+def settle(args: Any) -> float:
+    """Seconds before the measuring starts: every wait has started and made its first polls (spread over an
+    interval), so the figures are a long-running triggerer's, not its start-up."""
+    return 2 * args.poll_interval
+
+
+def _emulator_cpu(pid: int) -> float:
+    """CPU seconds the emulator process has used (it shares the machine with the side measured)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Window:
+    """The measuring window: request counts, this process's CPU and the emulator's, from open to close."""
+
+    def __init__(self, stats: _Stats, emulator_pid: int) -> None:
+        self.stats, self.emulator_pid = stats, emulator_pid
+        self.before = stats.by_route()
+        self.started = time.perf_counter()
+        self.cpu = time.process_time()
+        self.emulator_cpu = _emulator_cpu(emulator_pid)
+
+    @classmethod
+    def open(cls, stats: _Stats, emulator_pid: int) -> Window:
+        return cls(stats, emulator_pid)
+
+    def close(self) -> dict[str, float]:
+        cpu, emulator_cpu = time.process_time() - self.cpu, _emulator_cpu(self.emulator_pid) - self.emulator_cpu
+        self.closed_at = time.perf_counter()
+        elapsed = self.closed_at - self.started
+        after = self.stats.by_route()
+        return {
+            "cpu": cpu,
+            "emulator_busy": emulator_cpu / elapsed,
+            "polls": count_since(self.before, after, JOB_GET),
+            "log_reads": count_since(self.before, after, LOGS_GET),
+        }
+
+
+def _result(ids: list[str], args: Any, window: Window, closed: dict, grown: int, probe: Any) -> dict:
+    polls = closed["polls"]
     return {
         "polls": polls,
         "intended": int(len(ids) * args.seconds / args.poll_interval),
-        "log_reads": count_since(before, after, LOGS_GET),
-        "cpu_per_1000": 1000 * cpu / max(polls, 1),
-        "kb_per_wait": rss_grown / len(ids) / 1024,
-        "lag_p99_ms": 1000 * lag_p99,
+        "log_reads": closed["log_reads"],
+        "cpu_per_1000": 1000 * closed["cpu"] / max(polls, 1),
+        "kb_per_wait": grown / len(ids) / 1024,
+        "lag_p99_ms": 1000
+        * percentile([lag for at, lag in probe.samples if window.started <= at < window.closed_at], 0.99),
+        "emulator_busy": closed["emulator_busy"],
     }
 
 
@@ -261,6 +308,7 @@ def main() -> int:
     parser.add_argument("--root", help=argparse.SUPPRESS)
     parser.add_argument("--ca", help=argparse.SUPPRESS)
     parser.add_argument("--ids-file", help=argparse.SUPPRESS)
+    parser.add_argument("--emulator-pid", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return child(args)
@@ -288,7 +336,8 @@ def main() -> int:
                 runs: dict[str, list[dict]] = {side: [] for side in sides}
                 common = ["--root", emulator.root, "--ca", str(certificates.ca), "--ids-file", str(ids_file),
                           "--poll-interval", str(args.poll_interval), "--seconds", str(args.seconds),
-                          "--sdk-workers", str(args.sdk_workers)]  # fmt: skip
+                          "--sdk-workers", str(args.sdk_workers),
+                          "--emulator-pid", str(emulator.process.pid)]  # fmt: skip
                 for _ in range(args.repeats):
                     for side in sides:
                         runs[side].append(run_child(Path(__file__), ["--child", side, *common]))
@@ -299,7 +348,7 @@ def main() -> int:
                         waits, side, f"{r['polls']:,.0f} / {r['intended']:,} ({100 * r['polls'] / r['intended']:.1f}%)",
                         f"{r['log_reads']:,.0f}", r["cpu_per_1000"],
                         ratio(r["cpu_per_1000"], floor["cpu_per_1000"]) if floor else "-",
-                        f"{r['kb_per_wait']:.1f} KB", f"{r['lag_p99_ms']:.1f} ms",
+                        f"{r['kb_per_wait']:.1f} KB", f"{r['lag_p99_ms']:.1f} ms", f"{100 * r['emulator_busy']:.0f}%",
                     ])  # fmt: skip
     print(
         markdown_table(
@@ -311,7 +360,8 @@ def main() -> int:
                 "CPU s / 1,000 polls",
                 "vs floor",
                 "memory per wait",
-                "lag p99 (steady)",
+                "lag p99",
+                "emulator CPU",
             ],
             rows,
         )
