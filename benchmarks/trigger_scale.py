@@ -20,11 +20,13 @@ for ``--seconds``. Each side runs in a fresh process, one after the other on the
 
 The waits start, settle for two poll intervals (every wait has started and polled: the steady state a triggerer
 lives in, not its start-up), then a window of ``--seconds`` is measured. Figures per side, over the window: CPU
-seconds of the waiting process per 1,000 status polls, resident memory per wait (RSS at the window's start minus
-before the waits started), lag p99 of a 10 ms ticker (on the event loop; for the thread pool, of a thread), status
-polls done (counted by the emulator) against the polls intended (waits x seconds / poll interval), and how busy the
-emulator process was (its CPU seconds per second: at 100 % it, not the side, limits the polls done). Each figure is
-the median of ``--repeats`` runs, the sides back to back.
+seconds of the waiting process per 1,000 status polls; resident memory per wait (RSS at the window's end minus
+before the waits started: what the waits and their connections hold once running; each TLS connection keeps a
+read buffer of its own, so the count of open connections weighs on it); lag p99 of a 10 ms ticker (on the event
+loop; for the thread pool, of a thread); status polls done (counted by the emulator) against the polls intended
+(waits x seconds / poll interval); and how busy the emulator process was (its CPU seconds per second: near 100 %
+it, not the side measured, limits the polls done). Each figure is the median of ``--repeats`` runs, the sides
+back to back.
 
     python benchmarks/trigger_scale.py --waits 1000 5000 --poll-interval 5 --seconds 40 --repeats 3
 
@@ -139,8 +141,8 @@ def measure_async(side: str, emulator_root: str, base_url: str, ca: str, ids: li
             runner = asyncio.ensure_future(run_provider(ids, args.poll_interval, total, side == "provider"))
         await asyncio.sleep(settle(args))  # every wait started and polled: the steady state a triggerer lives in
         window = await loop.run_in_executor(None, Window.open, stats, args.emulator_pid)
-        grown = rss_bytes() - before_rss
         await asyncio.sleep(args.seconds)
+        grown = rss_bytes() - before_rss
         closed = await loop.run_in_executor(None, window.close)
         await runner
         await probe.stop()
@@ -203,8 +205,8 @@ def measure_sdk(emulator_root: str, base_url: str, ca: str, ids: list[str], args
         dispatcher.start()
         time.sleep(settle(args))
         window = Window.open(stats, args.emulator_pid)
-        grown = rss_bytes() - before_rss
         time.sleep(args.seconds)
+        grown = rss_bytes() - before_rss
         closed = window.close()
         stop.set()
         wake.set()

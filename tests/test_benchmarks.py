@@ -45,12 +45,9 @@ def test_trigger_scale_prints_a_row_per_side_over_https() -> None:
 
 
 def test_coalescing_prints_shared_and_unshared_requests() -> None:
-    output = run(
-        "coalescing.py", "--poll-interval", "0.5", "--seconds", "1.5", "--waits", "3", "--mix-waits", "6",
-        "--mix-jobs", "2",
-    )  # fmt: skip
+    output = run("coalescing.py", "--poll-interval", "0.5", "--seconds", "1.5", "--waits", "3", "--mix-jobs")
     rows = table_rows(output)
-    assert [(row[0], row[1]) for row in rows] == [("3", "1"), ("6", "2")]
+    assert [(row[0], row[1]) for row in rows] == [("3", "1")]
     for row in rows:
         unshared_gets, shared_gets = float(row[2]), float(row[3])
         assert shared_gets < unshared_gets, row  # waits on one job shared their polls
