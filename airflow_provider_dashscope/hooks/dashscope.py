@@ -6,25 +6,22 @@ import asyncio
 import os
 import platform
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
 
 from airflow_provider_dashscope import __version__
 from airflow_provider_dashscope._config import ClientConfig, build_config
-from airflow_provider_dashscope._console import job_console_url
 from airflow_provider_dashscope.exceptions import DashScopeConfigError
 from airflow_provider_dashscope.hooks._deployments import DeploymentsMixin
 from airflow_provider_dashscope.hooks._files import FilesMixin
-from airflow_provider_dashscope.resources import fine_tunes
+from airflow_provider_dashscope.hooks._fine_tunes import FineTunesMixin
 
 if TYPE_CHECKING:
     from airflow_provider_dashscope._async_transport import AsyncTransport
     from airflow_provider_dashscope._protocol import ApiRequest
     from airflow_provider_dashscope._sync_transport import Parser, SyncTransport
-    from airflow_provider_dashscope.models import FineTuneJob, FineTuneJobLogs, FineTuneJobPage
 
 ENV_API_KEY = "DASHSCOPE_API_KEY"
 ENV_BASE_URL = "DASHSCOPE_HTTP_BASE_URL"
@@ -48,10 +45,11 @@ def _user_agent() -> str:
     )
 
 
-class DashScopeHook(FilesMixin, DeploymentsMixin, BaseHook):
+class DashScopeHook(FineTunesMixin, FilesMixin, DeploymentsMixin, BaseHook):
     """
-    Talk to the DashScope (Alibaba Cloud Model Studio) API: fine-tunes (here), files (:class:`FilesMixin`) and
-    deployments (:class:`DeploymentsMixin`).
+    Talk to the DashScope (Alibaba Cloud Model Studio) API: fine-tunes (:class:`FineTunesMixin`), files
+    (:class:`FilesMixin`) and deployments (:class:`DeploymentsMixin`); the hook itself holds the connection and
+    the two transports.
 
     The connection (type ``dashscope``) holds the API key in its password and, optionally, the API base URL in
     its host (default ``https://dashscope-intl.aliyuncs.com/api/v1``). Extras: ``region``, ``workspace``,
@@ -248,11 +246,6 @@ class DashScopeHook(FilesMixin, DeploymentsMixin, BaseHook):
         """The configuration if it has been resolved already (never triggers a lookup)."""
         return self._config
 
-    def console_url(self, job_id: str) -> str:
-        """Link to a fine-tune job in the Model Studio console of the connection's region."""
-        config = self.config
-        return job_console_url(job_id, region=config.region, base_url=config.base_url)
-
     # ----------------------------------------------------------------------------------------------------------
     # Transports
     # ----------------------------------------------------------------------------------------------------------
@@ -282,109 +275,6 @@ class DashScopeHook(FilesMixin, DeploymentsMixin, BaseHook):
             config = await self.aget_config()
             self._async = AsyncTransport(config, self.user_agent, self.log, sleep=lambda s: self._asleep(s))
         return await self._async.send(request, parse)
-
-    # ----------------------------------------------------------------------------------------------------------
-    # Fine-tunes
-    # ----------------------------------------------------------------------------------------------------------
-    def get_fine_tune_job(self, job_id: str) -> FineTuneJob:
-        """``GET /fine-tunes/{job_id}``."""
-        return self._send(fine_tunes.get_job_request(job_id), fine_tunes.parse_job)
-
-    async def aget_fine_tune_job(self, job_id: str) -> FineTuneJob:
-        """Async ``GET /fine-tunes/{job_id}``; never blocks the event loop."""
-        return await self._asend(fine_tunes.get_job_request(job_id), fine_tunes.parse_job)
-
-    def list_fine_tune_jobs(self, page_no: int = 1, page_size: int = 10, model: str | None = None) -> FineTuneJobPage:
-        """``GET /fine-tunes``: one page, newest first."""
-        return self._send(fine_tunes.list_jobs_request(page_no, page_size, model), fine_tunes.parse_page)
-
-    async def alist_fine_tune_jobs(
-        self, page_no: int = 1, page_size: int = 10, model: str | None = None
-    ) -> FineTuneJobPage:
-        return await self._asend(fine_tunes.list_jobs_request(page_no, page_size, model), fine_tunes.parse_page)
-
-    def iter_fine_tune_jobs(
-        self, page_size: int = 100, model: str | None = None, created_after: datetime | None = None
-    ) -> Iterator[FineTuneJob]:
-        """Every job, newest first, page after page; each job once even if jobs shift pages while paging.
-
-        :param created_after: Stop at the first job created before this aware datetime (the API lists newest
-            first, so later pages hold only older jobs).
-        """
-        if created_after is not None and created_after.utcoffset() is None:
-            raise DashScopeConfigError(
-                f"created_after must be a timezone-aware datetime (e.g. pendulum.now('UTC')), got {created_after!r}"
-            )
-        fine_tunes.list_jobs_request(1, page_size, model)  # checks the arguments before the first request
-        return self._iter_pages(page_size, model, created_after)
-
-    def _iter_pages(self, page_size: int, model: str | None, created_after: datetime | None) -> Iterator[FineTuneJob]:
-        seen: set[str] = set()
-        fetched = 0
-        page_no = 1
-        while True:
-            page = self.list_fine_tune_jobs(page_no=page_no, page_size=page_size, model=model)
-            for job in page.jobs:
-                if created_after is not None and job.create_time is not None and job.create_time < created_after:
-                    return
-                if job.job_id not in seen:
-                    seen.add(job.job_id)
-                    yield job
-            fetched += len(page.jobs)
-            if not page.jobs:
-                return
-            if page.total is not None and fetched >= page.total:
-                return
-            if page.total is None and len(page.jobs) < page_size:
-                return  # no total given: a short page is the last one
-            page_no += 1
-
-    def create_fine_tune_job(
-        self,
-        model: str,
-        training_file_ids: list[str] | str,
-        validation_file_ids: list[str] | str | None = None,
-        hyper_parameters: Mapping[str, Any] | None = None,
-        training_type: str | None = None,
-        job_name: str | None = None,
-        model_name: str | None = None,
-    ) -> FineTuneJob:
-        """``POST /fine-tunes``. Retried only when the API certainly did not create the job (refused, 429)."""
-        request = fine_tunes.create_job_request(
-            model=model,
-            training_file_ids=training_file_ids,
-            validation_file_ids=validation_file_ids,
-            hyper_parameters=hyper_parameters,
-            training_type=training_type,
-            job_name=job_name,
-            model_name=model_name,
-        )
-        return self._send(request, fine_tunes.parse_job)
-
-    def cancel_fine_tune_job(self, job_id: str) -> str:
-        """``POST /fine-tunes/{job_id}/cancel``; returns the API's status text (``success``)."""
-        return self._send(fine_tunes.cancel_job_request(job_id), fine_tunes.parse_status)
-
-    async def acancel_fine_tune_job(self, job_id: str) -> str:
-        return await self._asend(fine_tunes.cancel_job_request(job_id), fine_tunes.parse_status)
-
-    def delete_fine_tune_job(self, job_id: str) -> str:
-        """``DELETE /fine-tunes/{job_id}``; returns the API's status text (``success``)."""
-        return self._send(fine_tunes.delete_job_request(job_id), fine_tunes.parse_status)
-
-    def get_fine_tune_job_logs(self, job_id: str, offset: int = 0, line: int = 100) -> FineTuneJobLogs:
-        """``GET /fine-tunes/{job_id}/logs``: ``line`` lines (at most 1000) after skipping ``offset``."""
-        return self._send(fine_tunes.job_logs_request(job_id, offset, line), fine_tunes.parse_logs)
-
-    async def aget_fine_tune_job_logs(self, job_id: str, offset: int = 0, line: int = 100) -> FineTuneJobLogs:
-        """Async ``GET /fine-tunes/{job_id}/logs``."""
-        return await self._asend(fine_tunes.job_logs_request(job_id, offset, line), fine_tunes.parse_logs)
-
-    def tail_fine_tune_job_logs(self, job_id: str, lines: int = 20) -> list[str]:
-        """The last ``lines`` lines (1 to 1000) of a job's training log (two cheap calls)."""
-        fine_tunes.job_logs_request(job_id, 0, lines)  # checks job_id and lines before any request
-        total = self.get_fine_tune_job_logs(job_id, offset=0, line=1).total
-        return list(self.get_fine_tune_job_logs(job_id, offset=max(0, total - lines), line=max(1, lines)).lines)
 
     def test_connection(self) -> tuple[bool, str]:
         """One cheap authenticated call: list a single job."""

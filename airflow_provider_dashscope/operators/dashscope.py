@@ -8,19 +8,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.common.compat.sdk import BaseOperator, conf
-
-from airflow_provider_dashscope._arguments import (
-    DEFAULT_MAX_CONSECUTIVE_FAILURES,
-    DEFAULT_POLL_INTERVAL,
-    DEFAULT_TIMEOUT,
-    check_interval,
-    check_max_failures,
-    check_seconds,
-)
 from airflow_provider_dashscope.exceptions import DashScopeConfigError, DashScopeError, UnsupportedOperationError
 from airflow_provider_dashscope.links import DashScopeFineTuneJobLink
 from airflow_provider_dashscope.models import JobStatus
+from airflow_provider_dashscope.operators._wait import ResourceWaitOperator
 from airflow_provider_dashscope.resources.fine_tunes import create_job_request
 from airflow_provider_dashscope.wait.fine_tune_task import FineTuneJobWaitMixin
 
@@ -34,47 +25,14 @@ if TYPE_CHECKING:
 __all__ = ["DashScopeCreateFineTuneJobOperator", "DashScopeFineTuneJobLink", "DashScopeFineTuneJobOperator"]
 
 
-class _FineTuneJobWaitOperator(FineTuneJobWaitMixin, BaseOperator):
-    """The arguments and the flow the two operators share."""
+class _FineTuneJobWaitOperator(FineTuneJobWaitMixin, ResourceWaitOperator["FineTuneJob"]):
+    """What the two operators share: the training-progress switch and the asset event of the model."""
 
     operator_extra_links = (DashScopeFineTuneJobLink(),)
-    ui_color = "#ff6a00"
 
-    def __init__(
-        self,
-        *,
-        dashscope_conn_id: str = "dashscope_default",
-        wait_for_completion: bool = True,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
-        timeout: float | timedelta | None = DEFAULT_TIMEOUT,
-        max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
-        soft_fail: bool = False,
-        log_training_progress: bool = True,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, log_training_progress: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.dashscope_conn_id = dashscope_conn_id
         self.log_training_progress = bool(log_training_progress)
-        self.wait_for_completion = wait_for_completion
-        self.deferrable = deferrable
-        self.poll_interval = check_interval(poll_interval)
-        self.timeout = check_seconds("timeout", timeout, allow_zero=True, allow_none=True)
-        self.max_consecutive_failures = check_max_failures(max_consecutive_failures)
-        self.soft_fail = soft_fail
-        if deferrable and not wait_for_completion:
-            self.log.warning("deferrable=True has no effect with wait_for_completion=False")
-
-    def _hand_on(self, context: Context, job: FineTuneJob) -> dict[str, Any]:
-        if self.wait_for_completion:
-            return self._wait_on(context, job.job_id, job)
-        self.log.info("Fine-tune job %s is %s (not waiting)", job.job_id, job.status_text)
-        result = self.wait_policy.result_of(job.summary())
-        for key in self.wait_policy.xcom_keys:
-            self._push(context, key, result[key])
-        if job.status == JobStatus.SUCCEEDED:
-            self._on_success(context, result)
-        return result
 
     def _on_success(self, context: Context, result: dict[str, Any]) -> None:
         """When ``outlets`` include an asset alias: an asset event for the model the job produced."""
@@ -113,12 +71,12 @@ class DashScopeFineTuneJobOperator(_FineTuneJobWaitOperator):
 
     def __init__(self, *, job_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._take_job_id(job_id)
+        self._take_id(job_id)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        self.job_id = self._rendered_job_id()
-        self._announce(context, self.job_id)
-        return self._hand_on(context, self._check(context, self.job_id))
+        job_id = self._rendered_id()
+        self._announce(context, job_id)
+        return self._hand_on(context, job_id, self._check(context, job_id))
 
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
@@ -220,7 +178,7 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
             self.log.info("Submitted fine-tune job %s (name %s, model %s)", job.job_id, job_name, job.model)
         self._job_id = job.job_id
         self._announce(context, job.job_id)
-        return self._hand_on(context, job)
+        return self._hand_on(context, job.job_id, job)
 
     def _find_earlier_job(self, context: Context, hook: DashScopeHook, job_name: str) -> FineTuneJob | None:
         try_number = getattr(context["ti"], "try_number", 1) or 1

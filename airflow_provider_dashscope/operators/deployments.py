@@ -6,23 +6,11 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.common.compat.sdk import BaseOperator, conf
-
-from airflow_provider_dashscope._arguments import (
-    DEFAULT_MAX_CONSECUTIVE_FAILURES,
-    DEFAULT_POLL_INTERVAL,
-    DEFAULT_TIMEOUT,
-    check_id_arg,
-    check_interval,
-    check_max_failures,
-    check_rendered_id,
-    check_seconds,
-    is_templated,
-    template_of,
-)
+from airflow_provider_dashscope._arguments import check_id_arg, check_rendered_id, is_templated, template_of
 from airflow_provider_dashscope._task_identity import run_start, try_number
 from airflow_provider_dashscope.exceptions import NotFoundError
 from airflow_provider_dashscope.links import DashScopeDeploymentLink
+from airflow_provider_dashscope.operators._wait import ResourceWaitOperator
 from airflow_provider_dashscope.resources.deployments import (
     MODEL_NAME_HINT,
     check_api_fields,
@@ -45,34 +33,10 @@ if TYPE_CHECKING:
 __all__ = ["DashScopeDeleteDeploymentOperator", "DashScopeDeployModelOperator", "DashScopeDeploymentLink"]
 
 
-class _DeploymentOperator(DeploymentWaitMixin, BaseOperator):
-    """The wait arguments the deployment operators share."""
+class _DeploymentOperator(DeploymentWaitMixin, ResourceWaitOperator["Deployment"]):
+    """What the deployment operators share: the link (the wait arguments are every waiting operator's)."""
 
     operator_extra_links = (DashScopeDeploymentLink(),)
-    ui_color = "#ff6a00"
-
-    def __init__(
-        self,
-        *,
-        dashscope_conn_id: str = "dashscope_default",
-        wait_for_completion: bool = True,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
-        timeout: float | timedelta | None = DEFAULT_TIMEOUT,
-        max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
-        soft_fail: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.dashscope_conn_id = dashscope_conn_id
-        self.wait_for_completion = wait_for_completion
-        self.deferrable = deferrable
-        self.poll_interval = check_interval(poll_interval)
-        self.timeout = check_seconds("timeout", timeout, allow_zero=True, allow_none=True)
-        self.max_consecutive_failures = check_max_failures(max_consecutive_failures)
-        self.soft_fail = soft_fail
-        if deferrable and not wait_for_completion:
-            self.log.warning("deferrable=True has no effect with wait_for_completion=False")
 
 
 class DashScopeDeployModelOperator(_DeploymentOperator):
@@ -179,15 +143,7 @@ class DashScopeDeployModelOperator(_DeploymentOperator):
                 deployment.request_id,
             )
         self._announce(context, deployment.deployed_model)
-        if self.wait_for_completion:
-            return self._wait_on(context, deployment.deployed_model, deployment)
-        self.log.info("Deployment %s is %s (not waiting)", deployment.deployed_model, deployment.status_text)
-        result = self.wait_policy.result_of(deployment.summary())
-        for key in self.wait_policy.xcom_keys:
-            self._push(context, key, result[key])
-        if deployment.is_running:
-            self._on_success(context, result)
-        return result
+        return self._hand_on(context, deployment.deployed_model, deployment)
 
     def _find_earlier_deployment(self, context: Context, hook: DashScopeHook, suffix: str | None) -> Deployment | None:
         if try_number(context) <= 1:
@@ -247,10 +203,10 @@ class DashScopeDeleteDeploymentOperator(_DeploymentOperator):
 
     def __init__(self, *, deployed_model: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._take_deployed_model(deployed_model)
+        self._take_id(deployed_model)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        name = self.deployed_model = self._rendered_deployed_model()
+        name = self._rendered_id()
         try:
             deployment = self.hook.delete_deployment(name)
         except NotFoundError as err:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dashscope._arguments import check_id_arg, check_rendered_id, template_of
 from airflow_provider_dashscope.links import XCOM_JOB_URL
 from airflow_provider_dashscope.resources.fine_tunes import JOB_ID_HINT, validate_job_id
 from airflow_provider_dashscope.wait.fine_tunes import FINE_TUNE_JOB
@@ -24,27 +23,17 @@ class FineTuneJobWaitMixin(ResourceWaitMixin["FineTuneJob"]):
     """What every task that waits on a fine-tune job shares (the operators here and the sensor)."""
 
     wait_policy = FINE_TUNE_JOB
-    id_xcom_key = "job_id"
+    id_field = "job_id"
+    id_hint = JOB_ID_HINT
     url_xcom_key = XCOM_JOB_URL
     #: Whether the trigger cancels the job when a user kills the deferred task (the create operator's choice).
     cancel_on_kill = False
     #: Log the training progress read from the job's log while waiting (the tasks' ``log_training_progress``).
     log_training_progress = True
     job_id: Any
-    #: The ``job_id`` argument's template, if it was one (to name it when it renders to a missing value).
-    _job_id_template: str | None = None
 
-    def _take_job_id(self, job_id: Any) -> None:
-        """At DAG parse: keep the ``job_id`` argument (and its template); a literal id must be valid now."""
-        check_id_arg(job_id, validate_job_id, field_name="job_id", hint=JOB_ID_HINT)
-        self.job_id = job_id
-        self._job_id_template = template_of(job_id)
-
-    def _rendered_job_id(self) -> str:
-        """At the start of ``execute``: the rendered ``job_id``, refused before any request if it is unusable."""
-        return check_rendered_id(
-            self.job_id, validate_job_id, field_name="job_id", template=self._job_id_template, hint=JOB_ID_HINT
-        )
+    def _validate_id(self, value: Any) -> str:
+        return validate_job_id(value)
 
     def _fetch(self, hook: DashScopeHook, resource_id: str) -> FineTuneJob:
         return hook.get_fine_tune_job(resource_id)

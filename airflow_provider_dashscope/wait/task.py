@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
-from airflow_provider_dashscope._arguments import deadline_from
+from airflow_provider_dashscope._arguments import check_id_arg, check_rendered_id, deadline_from, template_of
 from airflow_provider_dashscope.exceptions import NotFoundError
 from airflow_provider_dashscope.wait.drivers import emit, run_sync
 from airflow_provider_dashscope.wait.events import Outcome, WaitEvent
@@ -34,14 +34,20 @@ R = TypeVar("R")
 class ResourceWaitMixin(Generic[R]):
     """Mixed into a ``BaseOperator`` or ``BaseSensorOperator`` that waits on one resource.
 
-    The class provides :attr:`wait_policy`, :attr:`id_xcom_key`, :attr:`url_xcom_key` and the resource-specific
-    methods below; the instance has ``dashscope_conn_id``, ``poll_interval``, ``timeout``,
-    ``max_consecutive_failures``, ``deferrable``, ``soft_fail`` and Airflow's ``execution_timeout`` and ``log``.
+    The class provides :attr:`wait_policy`, the resource's id argument (:attr:`id_field`, :attr:`id_hint`,
+    :meth:`_validate_id`), :attr:`url_xcom_key` and the resource-specific methods below; the instance has
+    ``dashscope_conn_id``, ``poll_interval``, ``timeout``, ``max_consecutive_failures``, ``deferrable``,
+    ``soft_fail`` and Airflow's ``execution_timeout`` and ``log``.
     """
 
     wait_policy: ClassVar[WaitPolicy[Any]]
-    id_xcom_key: ClassVar[str]
+    #: The argument naming the resource (``job_id``): also its attribute, its template field and its XCom key.
+    id_field: ClassVar[str]
+    #: Where a right id comes from, for the error when it renders to nothing.
+    id_hint: ClassVar[str]
     url_xcom_key: ClassVar[str]
+    #: The id argument's template, if it was one (to name it when it renders to a missing value).
+    _id_template: str | None = None
     #: The clock and the sleep of the worker-side wait (replaceable, e.g. by a test's fake time).
     wait_clock: Callable[[], float] = staticmethod(time.time)
     wait_sleep: Callable[[float], Any] = staticmethod(time.sleep)
@@ -61,6 +67,10 @@ class ResourceWaitMixin(Generic[R]):
     # ------------------------------------------------------------------------------------------------------------
     # Resource-specific
     # ------------------------------------------------------------------------------------------------------------
+    def _validate_id(self, value: Any) -> str:
+        """The id, checked; an error naming :attr:`id_field` and the fix when it cannot be one."""
+        raise NotImplementedError
+
     def _fetch(self, hook: DashScopeHook, resource_id: str) -> R:
         raise NotImplementedError
 
@@ -114,6 +124,24 @@ class ResourceWaitMixin(Generic[R]):
 
         return DashScopeHook(self.dashscope_conn_id, max_retries=0)
 
+    def _take_id(self, value: Any) -> None:
+        """At DAG parse: keep the id argument (and its template); a literal id must be valid now."""
+        check_id_arg(value, self._validate_id, field_name=self.id_field, hint=self.id_hint)
+        setattr(self, self.id_field, value)
+        self._id_template = template_of(value)
+
+    def _rendered_id(self) -> str:
+        """At the start of ``execute``: the rendered id, refused before any request if it is unusable, and kept."""
+        resource_id = check_rendered_id(
+            getattr(self, self.id_field),
+            self._validate_id,
+            field_name=self.id_field,
+            template=self._id_template,
+            hint=self.id_hint,
+        )
+        setattr(self, self.id_field, resource_id)
+        return resource_id
+
     @staticmethod
     def _push(context: Context, key: str, value: Any) -> None:
         context["ti"].xcom_push(key=key, value=value)
@@ -121,7 +149,7 @@ class ResourceWaitMixin(Generic[R]):
     def _announce(self, context: Context, resource_id: str) -> None:
         """Push the id and the console URL at once, so the extra link works while the task waits."""
         url = self._console_url(resource_id)
-        self._push(context, self.id_xcom_key, resource_id)
+        self._push(context, self.id_field, resource_id)
         self._push(context, self.url_xcom_key, url)
         self.pushed_console_url = url
         self.log.info("%s %s: %s", self.wait_policy.kind, resource_id, url)

@@ -178,6 +178,7 @@ def test_trigger_kwargs_and_reprs_never_hold_the_key(conn):
         "cancel_on_kill",
         "started_at",
         "last_status",
+        "log_training_progress",
     }
 
 

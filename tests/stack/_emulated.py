@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_dashscope.emulator import EmulatorState
+from airflow_provider_dashscope.emulator import EmulatorConfig, EmulatorState, EmulatorThread
 
 
 class OffsetClock:
@@ -65,3 +67,18 @@ class RecordingState(EmulatorState):
             and (since is None or r.at >= since)
             and (until is None or r.at < until)
         ]
+
+
+@contextmanager
+def recording_emulator(api_key: str, **settings: Any) -> Iterator[EmulatorThread]:
+    """A started emulator on a :class:`RecordingState`, its :class:`OffsetClock` as ``emu.clock``; jobs leave QUEUED
+    at once unless ``settings`` (more :class:`EmulatorConfig` fields) say otherwise."""
+    clock = OffsetClock()
+    settings.setdefault("pending_seconds", 0.0)
+    emu = EmulatorThread(RecordingState(EmulatorConfig(api_key=api_key, clock=clock, **settings)))
+    emu.start()
+    emu.clock = clock  # type: ignore[attr-defined]
+    try:
+        yield emu
+    finally:
+        emu.stop()

@@ -15,7 +15,8 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -278,3 +279,23 @@ print("STACK_SNAPSHOT=" + json.dumps(out, default=str))
         for secret in self._secrets:
             text = text.replace(secret, "***TEST-KEY***")
         return text
+
+
+def connection_env(root_url: str, api_key: str) -> dict[str, str]:
+    """The environment that gives the stack's processes the ``dashscope_default`` connection to an emulator."""
+    conn = {"conn_type": "dashscope", "password": api_key, "host": root_url}
+    return {"AIRFLOW_CONN_DASHSCOPE_DEFAULT": json.dumps(conn)}
+
+
+@contextmanager
+def airflow_stack(
+    root: Path, *, airflow_bin: Path, dags: Path, env: dict[str, str], secrets_to_hide: Iterable[str], **kwargs: Any
+) -> Iterator[AirflowStack]:
+    """An :class:`AirflowStack` on the DAGs in ``dags`` (not started), closed with its processes at the end."""
+    stack = AirflowStack(root, airflow_bin=airflow_bin, extra_env={"AIRFLOW__CORE__DAGS_FOLDER": str(dags), **env},
+                         secrets_to_hide=secrets_to_hide, **kwargs)  # fmt: skip
+    print(f"\n[stack] AIRFLOW_HOME={stack.home} api port={stack.api_port}")
+    try:
+        yield stack
+    finally:
+        stack.close(grace=5.0)

@@ -23,10 +23,10 @@ from pathlib import Path
 import airflow
 import pytest
 
-from airflow_provider_dashscope.emulator import EmulatorConfig, EmulatorThread
-from tests.stack._emulated import OffsetClock, RecordingState
+from airflow_provider_dashscope.emulator import EmulatorThread
+from tests.stack._emulated import OffsetClock, RecordingState, recording_emulator
 from tests.stack._procs import Timeline, http_ok, wait_for
-from tests.stack._stackrun import AirflowStack
+from tests.stack._stackrun import AirflowStack, airflow_stack, connection_env
 
 AIRFLOW_MAJOR = int(str(airflow.__version__).split(".", 1)[0])
 
@@ -48,14 +48,8 @@ QUIET_LOOKS = 5
 
 @pytest.fixture
 def emulator(stack_key: str):
-    clock = OffsetClock()
-    emu = EmulatorThread(RecordingState(EmulatorConfig(api_key=stack_key, clock=clock, pending_seconds=0.0)))
-    emu.start()
-    emu.clock = clock  # type: ignore[attr-defined]
-    try:
+    with recording_emulator(stack_key) as emu:
         yield emu
-    finally:
-        emu.stop()
 
 
 @pytest.fixture
@@ -63,22 +57,10 @@ def stack(tmp_path, airflow_bin, emulator, stack_key):
     dags = tmp_path / "dags"
     dags.mkdir()
     shutil.copy(EXAMPLE, dags / EXAMPLE.name)  # only this DAG: no other DAG talks to the emulator
-    conn = {"conn_type": "dashscope", "password": stack_key, "host": emulator.root_url}
-    airflow_stack = AirflowStack(
-        tmp_path,
-        airflow_bin=airflow_bin,
-        extra_env={
-            "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-            "AIRFLOW_CONN_DASHSCOPE_DEFAULT": json.dumps(conn),
-            "DASHSCOPE_EXAMPLE_POLL_INTERVAL": str(POLL_INTERVAL),
-            "DASHSCOPE_EXAMPLE_MODEL": "qwen3-14b",
-        },
-        secrets_to_hide=[stack_key],
-    )
-    try:
-        yield airflow_stack
-    finally:
-        airflow_stack.close(grace=5.0)
+    env = {**connection_env(emulator.root_url, stack_key), "DASHSCOPE_EXAMPLE_POLL_INTERVAL": str(POLL_INTERVAL),
+           "DASHSCOPE_EXAMPLE_MODEL": "qwen3-14b"}  # fmt: skip
+    with airflow_stack(tmp_path, airflow_bin=airflow_bin, dags=dags, env=env, secrets_to_hide=[stack_key]) as stack:
+        yield stack
 
 
 def test_a_succeeded_fine_tune_starts_the_dag_once_also_across_a_triggerer_restart(

@@ -16,10 +16,10 @@ from pathlib import Path
 import airflow
 import pytest
 
-from airflow_provider_dashscope.emulator import EmulatorConfig, EmulatorThread
-from tests.stack._emulated import OffsetClock, RecordingState
+from airflow_provider_dashscope.emulator import EmulatorThread
+from tests.stack._emulated import OffsetClock, RecordingState, recording_emulator
 from tests.stack._procs import StackTimeout, Timeline, http_ok, wait_for
-from tests.stack._stackrun import AirflowStack
+from tests.stack._stackrun import AirflowStack, airflow_stack, connection_env
 
 AIRFLOW_MAJOR = int(str(airflow.__version__).split(".", 1)[0])
 
@@ -43,35 +43,17 @@ RUN_BUDGET = 180.0
 
 @pytest.fixture
 def emulator(stack_key: str):
-    clock = OffsetClock()
-    config = EmulatorConfig(api_key=stack_key, clock=clock, pending_seconds=0.0, running_seconds=LONG,
-                            deploy_pending_seconds=0.0, deploying_seconds=LONG, strict_file_ids=True)  # fmt: skip
-    emu = EmulatorThread(RecordingState(config))
-    emu.start()
-    emu.clock = clock  # type: ignore[attr-defined]
-    try:
+    settings = {"running_seconds": LONG, "deploy_pending_seconds": 0.0, "deploying_seconds": LONG,
+                "strict_file_ids": True}  # fmt: skip
+    with recording_emulator(stack_key, **settings) as emu:
         yield emu
-    finally:
-        emu.stop()
 
 
 @pytest.fixture
 def stack(tmp_path, airflow_bin, emulator, stack_key):
-    conn = {"conn_type": "dashscope", "password": stack_key, "host": emulator.root_url}
-    airflow_stack = AirflowStack(
-        tmp_path,
-        airflow_bin=airflow_bin,
-        extra_env={
-            "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLE_DAGS),
-            "AIRFLOW_CONN_DASHSCOPE_DEFAULT": json.dumps(conn),
-            "DASHSCOPE_EXAMPLE_POLL_INTERVAL": "1",
-        },
-        secrets_to_hide=[stack_key],
-    )
-    try:
-        yield airflow_stack
-    finally:
-        airflow_stack.close(grace=5.0)
+    env = {**connection_env(emulator.root_url, stack_key), "DASHSCOPE_EXAMPLE_POLL_INTERVAL": "1"}
+    with airflow_stack(tmp_path, airflow_bin=airflow_bin, dags=EXAMPLE_DAGS, env=env, secrets_to_hide=[stack_key]) as s:
+        yield s
 
 
 def test_pipeline_runs_through_the_real_stack_and_its_asset_event_starts_the_announcer(

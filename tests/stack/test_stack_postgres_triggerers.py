@@ -14,7 +14,6 @@ adopt A's triggers once A's heartbeat is older than ``[triggerer] triggerer_heal
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from pathlib import Path
@@ -22,13 +21,13 @@ from pathlib import Path
 import airflow
 import pytest
 
-from airflow_provider_dashscope.emulator import EmulatorConfig, EmulatorThread
+from airflow_provider_dashscope.emulator import EmulatorThread
 from tests.stack._db import PostgresReader
 from tests.stack._deps import skip_unless_required
-from tests.stack._emulated import OffsetClock, RecordingState
+from tests.stack._emulated import OffsetClock, RecordingState, recording_emulator
 from tests.stack._postgres import PostgresCluster, why_unavailable
 from tests.stack._procs import Timeline, http_ok, wait_for
-from tests.stack._stackrun import AirflowStack
+from tests.stack._stackrun import AirflowStack, airflow_stack, connection_env
 
 AIRFLOW_MAJOR = int(str(airflow.__version__).split(".", 1)[0])
 
@@ -86,39 +85,17 @@ def postgres():
 
 @pytest.fixture
 def emulator(stack_key: str):
-    clock = OffsetClock()
-    state = RecordingState(EmulatorConfig(api_key=stack_key, clock=clock, pending_seconds=0.0))
-    emu = EmulatorThread(state)
-    emu.start()
-    emu.clock = clock  # type: ignore[attr-defined]
-    try:
+    with recording_emulator(stack_key) as emu:
         yield emu
-    finally:
-        emu.stop()
 
 
 @pytest.fixture
 def stack(tmp_path, airflow_bin, emulator, stack_key, postgres: PostgresCluster):
-    conn = {"conn_type": "dashscope", "password": stack_key, "host": emulator.root_url}
-    airflow_stack = AirflowStack(
-        tmp_path,
-        airflow_bin=airflow_bin,
-        sql_alchemy_conn=postgres.sqlalchemy_url,
-        db=PostgresReader(postgres.dsn),
-        extra_env={
-            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-            "AIRFLOW_CONN_DASHSCOPE_DEFAULT": json.dumps(conn),
-            "DASHSCOPE_STACK_WAITS": str(WAITS),
-            "DASHSCOPE_STACK_POLL_INTERVAL": str(POLL_INTERVAL),
-            **TRIGGERER_SETTINGS,
-        },
-        secrets_to_hide=[stack_key, postgres.password],
-    )
-    print(f"\n[stack] AIRFLOW_HOME={airflow_stack.home} api port={airflow_stack.api_port} emulator={emulator.root_url}")
-    try:
-        yield airflow_stack
-    finally:
-        airflow_stack.close(grace=5.0)
+    env = {**connection_env(emulator.root_url, stack_key), "DASHSCOPE_STACK_WAITS": str(WAITS),
+           "DASHSCOPE_STACK_POLL_INTERVAL": str(POLL_INTERVAL), **TRIGGERER_SETTINGS}  # fmt: skip
+    with airflow_stack(tmp_path, airflow_bin=airflow_bin, dags=DAGS, env=env, secrets_to_hide=[stack_key, postgres.password],
+                       sql_alchemy_conn=postgres.sqlalchemy_url, db=PostgresReader(postgres.dsn)) as stack:  # fmt: skip
+        yield stack
 
 
 def test_waits_survive_a_killed_triggerer_on_postgres(stack: AirflowStack, emulator: EmulatorThread, stack_key: str):

@@ -17,10 +17,10 @@ from pathlib import Path
 import airflow
 import pytest
 
-from airflow_provider_dashscope.emulator import EmulatorConfig, EmulatorThread
-from tests.stack._emulated import OffsetClock, RecordingState
+from airflow_provider_dashscope.emulator import EmulatorThread
+from tests.stack._emulated import OffsetClock, RecordingState, recording_emulator
 from tests.stack._procs import StackTimeout, Timeline, http_ok, wait_for
-from tests.stack._stackrun import AirflowStack
+from tests.stack._stackrun import AirflowStack, airflow_stack, connection_env
 
 AIRFLOW_MAJOR = int(str(airflow.__version__).split(".", 1)[0])
 
@@ -49,35 +49,16 @@ TERMINAL_BAD = {"failed", "upstream_failed", "skipped", "removed", "up_for_retry
 
 @pytest.fixture
 def emulator(stack_key: str):
-    clock = OffsetClock()
-    state = RecordingState(EmulatorConfig(api_key=stack_key, clock=clock, pending_seconds=0.0))
-    emu = EmulatorThread(state)
-    emu.start()
-    emu.clock = clock  # type: ignore[attr-defined]
-    try:
+    with recording_emulator(stack_key) as emu:
         yield emu
-    finally:
-        emu.stop()
 
 
 @pytest.fixture
 def stack(tmp_path, airflow_bin, emulator, stack_key):
-    conn = {"conn_type": "dashscope", "password": stack_key, "host": emulator.root_url}
-    airflow_stack = AirflowStack(
-        tmp_path,
-        airflow_bin=airflow_bin,
-        extra_env={
-            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "example_dags"),
-            "AIRFLOW_CONN_DASHSCOPE_DEFAULT": json.dumps(conn),
-            "DASHSCOPE_EXAMPLE_POLL_INTERVAL": "1",
-        },
-        secrets_to_hide=[stack_key],
-    )
-    print(f"\n[stack] AIRFLOW_HOME={airflow_stack.home} api port={airflow_stack.api_port} emulator={emulator.root_url}")
-    try:
-        yield airflow_stack
-    finally:
-        airflow_stack.close(grace=5.0)
+    env = {**connection_env(emulator.root_url, stack_key), "DASHSCOPE_EXAMPLE_POLL_INTERVAL": "1"}
+    dags = REPO_ROOT / "example_dags"
+    with airflow_stack(tmp_path, airflow_bin=airflow_bin, dags=dags, env=env, secrets_to_hide=[stack_key]) as stack:
+        yield stack
 
 
 def test_deferred_sensor_survives_a_triggerer_restart(stack: AirflowStack, emulator: EmulatorThread, stack_key: str):

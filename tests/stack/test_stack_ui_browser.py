@@ -26,13 +26,13 @@ import airflow
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
-from airflow_provider_dashscope.emulator import EmulatorConfig, EmulatorThread
+from airflow_provider_dashscope.emulator import EmulatorThread
 from airflow_provider_dashscope.get_provider_info import get_provider_info
 from tests.stack._browser import Browser, why_unavailable
 from tests.stack._deps import skip_unless_required
-from tests.stack._emulated import OffsetClock, RecordingState
+from tests.stack._emulated import OffsetClock, RecordingState, recording_emulator
 from tests.stack._procs import Timeline, http_ok, wait_for
-from tests.stack._stackrun import AirflowStack
+from tests.stack._stackrun import AirflowStack, airflow_stack
 
 AIRFLOW_MAJOR = int(str(airflow.__version__).split(".", 1)[0])
 
@@ -62,35 +62,16 @@ BEHAVIOUR = CONNECTION_TYPE["ui-field-behaviour"]
 
 @pytest.fixture
 def emulator(stack_key: str):
-    clock = OffsetClock()
-    state = RecordingState(EmulatorConfig(api_key=stack_key, clock=clock, pending_seconds=0.0))
-    emu = EmulatorThread(state)
-    emu.start()
-    emu.clock = clock  # type: ignore[attr-defined]
-    try:
+    with recording_emulator(stack_key) as emu:
         yield emu
-    finally:
-        emu.stop()
 
 
 @pytest.fixture
 def stack(tmp_path, airflow_bin, emulator, stack_key):
-    airflow_stack = AirflowStack(
-        tmp_path,
-        airflow_bin=airflow_bin,
-        extra_env={
-            "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-            # every request is an admin's (no login page), and the connection list offers "Test"
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
-        },
-        secrets_to_hide=[stack_key],
-    )
-    print(f"\n[stack] AIRFLOW_HOME={airflow_stack.home} api port={airflow_stack.api_port} emulator={emulator.root_url}")
-    try:
-        yield airflow_stack
-    finally:
-        airflow_stack.close(grace=5.0)
+    # every request is an admin's (no login page), and the connection list offers "Test"
+    env = {"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True", "AIRFLOW__CORE__TEST_CONNECTION": "Enabled"}
+    with airflow_stack(tmp_path, airflow_bin=airflow_bin, dags=DAGS, env=env, secrets_to_hide=[stack_key]) as stack:
+        yield stack
 
 
 @pytest.fixture
