@@ -1,17 +1,19 @@
-"""What N waits on one job cost the API: requests per poll interval, with and without shared requests.
+"""What waits on the same jobs cost the API and the triggerer: requests per poll interval, shared and unshared.
 
-Runs N ``DashScopeFineTuneJobTrigger`` instances on one event loop, all waiting on the same job (pinned RUNNING in
-the emulator, a separate process on 127.0.0.1), for a fixed time, and counts what the emulator received: job GETs
-and training-log reads, per poll interval. Each configuration runs in a fresh process:
+Runs N ``DashScopeFineTuneJobTrigger`` instances on one event loop (a fresh process per run) against the emulator
+(a separate process on 127.0.0.1, HTTPS with a throw-away trustme CA, certificate checks on through the
+connection's ``ca_bundle`` extra), the waits spread round-robin over J jobs pinned RUNNING, training progress on
+as it ships, for ``--seconds``. The emulator counts what it received: job GETs and training-log reads, per poll
+interval. Each mix runs twice, back to back:
 
 * ``shared``: the provider as it ships (waits on one job share their GETs and their log reads);
-* ``unshared``: the same triggers with one request registry each, i.e. every wait polls on its own (the baseline,
-  measured in the same run, on the same emulator);
+* ``unshared``: the same triggers with one request registry each, so every wait polls on its own (the baseline).
 
-for N = 1, 10 and 100, with the training progress off and on (``log_training_progress``; the log is read at most
-once every ``[dashscope] training_progress_every_polls`` polls).
+The mixes: N = 1, 10 and 100 waits on one job, and the realistic ones, ``--mix-waits`` (5,000) waits over 20 and
+over 100 jobs. CPU per wait is the waiting process's CPU time over the run divided by the waits and the poll
+intervals (milliseconds of CPU a wait costs per poll interval).
 
-    python benchmarks/coalescing.py --poll-interval 1 --seconds 20
+    python benchmarks/coalescing.py --poll-interval 5 --seconds 30
 """
 
 from __future__ import annotations
@@ -20,127 +22,149 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import urllib.request
+import time
 from pathlib import Path
 
-from trigger_scale import KEY, start_emulator
+from _common import (
+    JOB_GET,
+    LOGS_GET,
+    EmulatorProcess,
+    client_context,
+    connection_json,
+    count_since,
+    job_ids,
+    machine_line,
+    make_certificates,
+    markdown_table,
+    print_result,
+    quiet_stdout,
+    raise_open_files_limit,
+    run_child,
+)
 
-GET_ROUTE = "GET /fine-tunes/{job_id}"
-LOGS_ROUTE = "GET /fine-tunes/{job_id}/logs"
 
-
-def by_route(root: str) -> dict[str, int]:
-    with urllib.request.urlopen(f"{root}/_emulator/stats", timeout=30) as response:
-        return json.load(response)["by_route"]
-
-
-def seed_running(root: str, job_id: str) -> None:
-    body = json.dumps([{"job_id": job_id, "model": "qwen3-14b", "status": "RUNNING", "pin": True}]).encode()
-    request = urllib.request.Request(f"{root}/_emulator/jobs", data=body, headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(request, timeout=30).read()
-
-
-async def wait_many(job_id: str, waits: int, poll_interval: float, seconds: float, progress: bool) -> None:
+async def wait_many(jobs: list[str], waits: int, poll_interval: float, seconds: float) -> float:
+    """CPU seconds the waits took, after a warm-up (imports, the connection, one request), as in a running triggerer."""
+    from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
     from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
 
-    async def one() -> None:
-        trigger = DashScopeFineTuneJobTrigger(
-            job_id=job_id, poll_interval=poll_interval, last_status="RUNNING", log_training_progress=progress
-        )
+    await DashScopeHook().aget_fine_tune_job(jobs[0])
+    cpu0 = time.process_time()
+
+    async def one(job_id: str) -> None:
+        trigger = DashScopeFineTuneJobTrigger(job_id=job_id, poll_interval=poll_interval, last_status="RUNNING")
         async for _ in trigger.run():
             pass
 
-    tasks = [asyncio.ensure_future(one()) for _ in range(waits)]
+    tasks = [asyncio.ensure_future(one(jobs[i % len(jobs)])) for i in range(waits)]
     await asyncio.sleep(seconds)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    return time.process_time() - cpu0
 
 
 def child(args: argparse.Namespace) -> dict:
-    os.environ["AIRFLOW_CONN_DASHSCOPE_DEFAULT"] = json.dumps(
-        {"conn_type": "dashscope", "password": KEY, "host": f"{args.root}/api/v1"}
-    )
+    from urllib.request import urlopen
+
+    os.environ["AIRFLOW_CONN_DASHSCOPE_DEFAULT"] = connection_json(f"{args.root}/api/v1", args.ca)
     if args.sharing == "unshared":  # every wait its own registry: nothing is shared (the baseline)
         import airflow_provider_dashscope.triggers.dashscope as triggers
         from airflow_provider_dashscope._coalescing import SharedRequests
 
         triggers.shared_requests = SharedRequests  # type: ignore[assignment]
-    saved_stdout = os.dup(1)
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # the waits' log lines go where a triggerer's would not matter
-    before = by_route(args.root)
-    asyncio.run(wait_many(args.job_id, args.waits, args.poll_interval, args.seconds, args.progress == "on"))
-    after = by_route(args.root)
-    sys.stdout.flush()
-    os.dup2(saved_stdout, 1)
+    context = client_context(args.ca)
+
+    def by_route() -> dict[str, int]:
+        with urlopen(f"{args.root}/_emulator/stats", timeout=60, context=context) as response:
+            return json.load(response)["by_route"]
+
+    jobs = json.loads(args.jobs)
+    saved = quiet_stdout()  # the waits' log lines go where a triggerer's would not matter
+    before = by_route()
+    cpu = asyncio.run(wait_many(jobs, args.waits, args.poll_interval, args.seconds))
+    after = by_route()
+    before[JOB_GET] = before.get(JOB_GET, 0) + 1  # the warm-up's request
     intervals = args.seconds / args.poll_interval
-    return {
-        route: (after.get(key, 0) - before.get(key, 0)) / intervals
-        for route, key in (("gets", GET_ROUTE), ("logs", LOGS_ROUTE))
-    }
-
-
-def run(root: str, job_id: str, waits: int, sharing: str, progress: str, args: argparse.Namespace) -> dict:
-    done = subprocess.run(
-        [
-            sys.executable, __file__, "--child", "--root", root, "--job-id", job_id, "--waits", str(waits),
-            "--sharing", sharing, "--progress", progress, "--poll-interval", str(args.poll_interval),
-            "--seconds", str(args.seconds),
-        ],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    print_result(
+        saved,
+        {
+            "gets": count_since(before, after, JOB_GET) / intervals,
+            "logs": count_since(before, after, LOGS_GET) / intervals,
+            "cpu_ms_per_wait": 1000 * cpu / args.waits / intervals,
+        },
+    )
+    return {}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--poll-interval", type=float, default=1.0)
-    parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--waits", type=int, nargs="+", default=[1, 10, 100])
+    parser.add_argument("--poll-interval", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--waits", type=int, nargs="+", default=[1, 10, 100], help="waits on one job")
+    parser.add_argument("--mix-waits", type=int, default=5000)
+    parser.add_argument("--mix-jobs", type=int, nargs="*", default=[20, 100])
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
-    parser.add_argument("--job-id", help=argparse.SUPPRESS)
+    parser.add_argument("--ca", help=argparse.SUPPRESS)
+    parser.add_argument("--jobs", help=argparse.SUPPRESS)
     parser.add_argument("--sharing", choices=["shared", "unshared"], help=argparse.SUPPRESS)
-    parser.add_argument("--progress", choices=["on", "off"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         args.waits = args.waits[0]
-        print(json.dumps(child(args)))
+        child(args)
         return 0
 
-    every = os.environ.get("AIRFLOW__DASHSCOPE__TRAINING_PROGRESS_EVERY_POLLS", "5")
+    raise_open_files_limit(65536)
+    mixes = [(waits, 1) for waits in args.waits] + [(args.mix_waits, jobs) for jobs in args.mix_jobs]
+    every = os.environ.get("AIRFLOW__DASHSCOPE__TRAINING_PROGRESS_EVERY_POLLS", "10 (the default)")
+    print(machine_line())
     print(
-        f"Requests per poll interval to one RUNNING job: {args.seconds:g} s per run, poll every "
-        f"{args.poll_interval:g} s, log read every {every} polls; each run in a fresh process"
+        f"Requests per poll interval to RUNNING jobs over HTTPS: poll every {args.poll_interval:g} s for "
+        f"{args.seconds:g} s per run, training progress on (a log read every {every} polls), each run in a fresh "
+        "process"
     )
-    print(f"{'waits':>6} {'progress':>9} {'unshared GET':>13} {'shared GET':>11} {'unshared logs':>14} "
-          f"{'shared logs':>12} {'requests saved':>15}")  # fmt: skip
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
         os.environ.setdefault("AIRFLOW_HOME", tmp)
-        emulator, root = start_emulator(Path(tmp))
-        try:
-            number = 0
-            for progress in ("off", "on"):
-                for waits in args.waits:
-                    row = {}
-                    for sharing in ("unshared", "shared"):
-                        number += 1
-                        job_id = f"ft-202611250000-{number:04x}"
-                        seed_running(root, job_id)
-                        row[sharing] = run(root, job_id, waits, sharing, progress, args)
-                    unshared = row["unshared"]["gets"] + row["unshared"]["logs"]
-                    shared = row["shared"]["gets"] + row["shared"]["logs"]
-                    print(
-                        f"{waits:>6} {progress:>9} {row['unshared']['gets']:>13.2f} {row['shared']['gets']:>11.2f} "
-                        f"{row['unshared']['logs']:>14.2f} {row['shared']['logs']:>12.2f} "
-                        f"{'x' + format(unshared / max(shared, 1e-9), '.1f'):>15}"
-                    )
-        finally:
-            emulator.terminate()
-            emulator.wait(timeout=10)
+        certificates = make_certificates(workdir)
+        with EmulatorProcess(workdir, certificates) as emulator:
+            first = 0
+            for waits, jobs in mixes:
+                row = {}
+                for sharing in ("unshared", "shared"):
+                    ids = emulator.seed_running(job_ids(jobs, first))  # fresh jobs: no log cursor carried over
+                    first += jobs
+                    row[sharing] = run_child(Path(__file__), [
+                        "--child", "--root", emulator.root, "--ca", str(certificates.ca), "--jobs", json.dumps(ids),
+                        "--waits", str(waits), "--sharing", sharing, "--poll-interval", str(args.poll_interval),
+                        "--seconds", str(args.seconds),
+                    ])  # fmt: skip
+                unshared, shared = row["unshared"], row["shared"]
+                saved = (unshared["gets"] + unshared["logs"]) / max(shared["gets"] + shared["logs"], 1e-9)
+                rows.append([
+                    waits, jobs, unshared["gets"], shared["gets"], unshared["logs"], shared["logs"], f"x{saved:.1f}",
+                    unshared["cpu_ms_per_wait"], shared["cpu_ms_per_wait"],
+                ])  # fmt: skip
+    print(
+        markdown_table(
+            [
+                "waits",
+                "jobs",
+                "GETs / interval, unshared",
+                "shared",
+                "log reads / interval, unshared",
+                "shared",
+                "fewer requests",
+                "CPU ms per wait per interval, unshared",
+                "shared",
+            ],
+            rows,
+        )
+    )
     return 0
 
 

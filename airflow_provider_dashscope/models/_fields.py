@@ -34,6 +34,12 @@ class FrozenDict(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         return self._data[key]
 
+    def get(self, key: str, default: Any = None) -> Any:  # the dict's own, not Mapping's try/except
+        return self._data.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._data)
 
@@ -108,7 +114,7 @@ def parse_api_time(value: Any, time_zone: str = DEFAULT_API_TIME_ZONE) -> pendul
 def _opt_str(value: Any, time_zone: str) -> str | None:
     if value is None:
         return None
-    return value if isinstance(value, str) else str(value)
+    return value if isinstance(value, str) else str(thaw(value))
 
 
 def opt_int(value: Any) -> int | None:
@@ -139,14 +145,16 @@ def _opt_bool(value: Any, time_zone: str) -> bool | None:
 
 
 def _str_tuple(value: Any, time_zone: str) -> tuple[str, ...]:
-    if isinstance(value, list):
-        return tuple(str(v) for v in value if v is not None)
+    if isinstance(value, (list, tuple)):
+        return tuple(v if isinstance(v, str) else str(thaw(v)) for v in value if v is not None)
     if isinstance(value, str) and value:
         return (value,)
     return ()
 
 
 def _mapping(value: Any, time_zone: str) -> FrozenDict:
+    if type(value) is FrozenDict:  # read from a frozen answer: already frozen, share it
+        return value
     return FrozenDict(value) if isinstance(value, Mapping) else FrozenDict()
 
 
@@ -173,7 +181,9 @@ def _as_is(value: Any, time_zone: str) -> Any:
 
 def fields_from_api(cls: type, output: Mapping[str, Any], *, time_zone: str, **given: Any) -> dict[str, Any]:
     """Constructor arguments of the dataclass ``cls`` from an API object: each field not in ``given`` is read
-    from ``output`` by its name and converted by its declared type."""
+    from ``output`` by its name and converted by its declared type. ``output`` may be the frozen answer the model
+    keeps as ``raw`` (a :class:`FrozenDict`): a nested object is then frozen once and shared by its field and
+    ``raw``, and every field reads as it would from the plain answer."""
     values = dict(given)
     get = output.get
     for name, convert in _reading_plan(cls):

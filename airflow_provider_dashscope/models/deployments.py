@@ -114,15 +114,16 @@ class Deployment:
             raise _bad("the deployment object has no 'deployed_model'", request_id)
         if not isinstance(status, str) or not status:
             raise _bad("the deployment object has no 'status'", request_id, name)
+        raw = FrozenDict(output)  # frozen once; the fields read from it
         return cls(
             **fields_from_api(
                 cls,
-                output,
+                raw,
                 time_zone=time_zone,
                 deployed_model=name,
                 status=DeploymentStatus.parse(status),
                 request_id=request_id,
-                raw=FrozenDict(output),
+                raw=raw,
             )
         )
 

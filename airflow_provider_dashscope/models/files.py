@@ -64,11 +64,8 @@ class DashScopeFile:
         file_id = data.get("file_id")
         if not isinstance(file_id, str) or not file_id:
             raise _bad("the file object has no 'file_id'", request_id)
-        return cls(
-            **fields_from_api(
-                cls, data, time_zone=time_zone, file_id=file_id, request_id=request_id, raw=FrozenDict(data)
-            )
-        )
+        raw = FrozenDict(data)  # frozen once; the fields read from it
+        return cls(**fields_from_api(cls, raw, time_zone=time_zone, file_id=file_id, request_id=request_id, raw=raw))
 
     def summary(self) -> dict[str, Any]:
         """A small JSON-safe dict for XCom and logs; never the raw answer, the signed URL or the key's id."""

@@ -129,15 +129,16 @@ class FineTuneJob:
             raise _bad("the job object has no 'job_id'", request_id)
         if not isinstance(status, str) or not status:
             raise _bad("the job object has no 'status'", request_id, job_id)
+        raw = FrozenDict(output)  # frozen once; the fields read from it
         return cls(
             **fields_from_api(
                 cls,
-                output,
+                raw,
                 time_zone=time_zone,
                 job_id=job_id,
                 status=JobStatus.parse(status),
                 request_id=request_id,
-                raw=FrozenDict(output),
+                raw=raw,
             )
         )
 

@@ -331,3 +331,29 @@ def test_every_field_is_read_from_the_api_object_by_its_name() -> None:
             continue
         value = getattr(job, spec.name)
         assert value is not None and value != () and value != {}, spec.name
+
+
+def test_a_nested_object_is_frozen_once_and_shared_with_raw(reference_output: dict) -> None:
+    """A poll keeps one frozen copy of the answer: the typed field is the very object ``raw`` holds."""
+    reference_output["hyper_parameters"] = {"n_epochs": 3, "schedule": {"warmup": [0.1, 0.2]}}
+    job = FineTuneJob.from_api(reference_output)
+    assert job.hyper_parameters is job.raw["hyper_parameters"]
+    assert job.hyper_parameters == {"n_epochs": 3, "schedule": {"warmup": (0.1, 0.2)}}
+
+
+def test_odd_values_read_as_from_the_plain_answer(reference_output: dict) -> None:
+    """Fields read from the frozen answer give what the plain JSON gives: text of lists and objects as JSON-like
+    Python text (never a ``FrozenDict(...)`` repr), lists of ids with nested values as their plain text."""
+    reference_output.update(
+        job_name={"a": [1, 2]},
+        model=["qwen3-14b"],
+        training_file_ids=["file-1", None, 7, {"id": "file-2"}, ["file-3"]],
+        validation_file_ids="file-9",
+        usage={"total_tokens": "12"},
+    )
+    job = FineTuneJob.from_api(reference_output)
+    assert job.job_name == "{'a': [1, 2]}"
+    assert job.model == "['qwen3-14b']"
+    assert job.training_file_ids == ("file-1", "7", "{'id': 'file-2'}", "['file-3']")
+    assert job.validation_file_ids == ("file-9",)
+    assert job.usage == 12
