@@ -11,11 +11,12 @@ import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields
-from typing import Any
-
-import pendulum
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dashscope._config import DEFAULT_API_TIME_ZONE
+
+if TYPE_CHECKING:
+    import pendulum
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ def thaw(value: Any) -> Any:
 def _zone(name: str) -> pendulum.Timezone | pendulum.FixedTimezone:
     """The zone named ``name``, loaded once: pendulum reads the zone file again each time it is given a name, which
     was most of the cost of reading a job (every poll of every wait reads one)."""
+    import pendulum  # here, not at the top: a DAG file that only builds tasks never loads it
+
     return pendulum.timezone(name)
 
 
@@ -97,6 +100,8 @@ def parse_api_time(value: Any, time_zone: str = DEFAULT_API_TIME_ZONE) -> pendul
     """
     if not isinstance(value, str) or not value.strip():
         return None
+    import pendulum
+
     match = _API_TIME.fullmatch(value)
     if match:  # the documented form, parsed without the general parser
         year, month, day, hour, minute, second = (int(part) for part in match.groups())

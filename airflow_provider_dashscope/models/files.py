@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-import pendulum
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dashscope._config import DEFAULT_API_TIME_ZONE
 from airflow_provider_dashscope.exceptions import InvalidResponseError
 from airflow_provider_dashscope.models._fields import FrozenDict, fields_from_api, opt_int
+
+if TYPE_CHECKING:
+    import pendulum
 
 __all__ = ["DashScopeFile", "DashScopeFilePage"]
 

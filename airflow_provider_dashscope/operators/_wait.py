@@ -15,7 +15,6 @@ from airflow_provider_dashscope._arguments import (
     check_max_failures,
     check_seconds,
 )
-from airflow_provider_dashscope.wait.events import Outcome
 from airflow_provider_dashscope.wait.task import R, ResourceWaitMixin
 
 if TYPE_CHECKING:
@@ -54,6 +53,8 @@ class ResourceWaitOperator(ResourceWaitMixin[R], BaseOperator):
         """Wait (``wait_for_completion``), or hand on the resource as it is now, without failing on its status."""
         if self.wait_for_completion:
             return self._wait_on(context, resource_id, resource)
+        from airflow_provider_dashscope.wait.events import Outcome
+
         policy = self.wait_policy
         status = policy.status_of(resource)
         self.log.info("%s %s is %s (not waiting)", policy.kind, resource_id, status)

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_dashscope.exceptions import DashScopeConfigError, DashScopeError, UnsupportedOperationError
 from airflow_provider_dashscope.links import DashScopeFineTuneJobLink
-from airflow_provider_dashscope.models import JobStatus
 from airflow_provider_dashscope.operators._wait import ResourceWaitOperator
 from airflow_provider_dashscope.resources.fine_tunes import create_job_request
 from airflow_provider_dashscope.wait.fine_tune_task import FineTuneJobWaitMixin
@@ -181,6 +180,8 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
         return self._hand_on(context, job.job_id, job)
 
     def _find_earlier_job(self, context: Context, hook: DashScopeHook, job_name: str) -> FineTuneJob | None:
+        from airflow_provider_dashscope.models import JobStatus
+
         try_number = getattr(context["ti"], "try_number", 1) or 1
         if try_number <= 1:
             return None

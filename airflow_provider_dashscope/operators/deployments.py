@@ -21,7 +21,6 @@ from airflow_provider_dashscope.resources.deployments import (
     validate_model_name,
 )
 from airflow_provider_dashscope.wait.deployment_task import DeploymentWaitMixin
-from airflow_provider_dashscope.wait.deployments import DEPLOYMENT_DELETED, NEVER_RUNNING
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
     from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
     from airflow_provider_dashscope.models import Deployment
     from airflow_provider_dashscope.wait.events import WaitEvent
+    from airflow_provider_dashscope.wait.policy import WaitPolicy
 
 __all__ = ["DashScopeDeleteDeploymentOperator", "DashScopeDeployModelOperator", "DashScopeDeploymentLink"]
 
@@ -152,6 +152,8 @@ class DashScopeDeployModelOperator(_DeploymentOperator):
         if started is None:
             self.log.info("No DAG run start time in the context: not looking for an earlier try's deployment")
             return None
+        from airflow_provider_dashscope.wait.deployments import NEVER_RUNNING
+
         created_after = started - self.REATTACH_MARGIN
         for seen, deployment in enumerate(hook.iter_deployments(page_size=100)):
             if seen >= self.REATTACH_SCAN_LIMIT:
@@ -198,7 +200,13 @@ class DashScopeDeleteDeploymentOperator(_DeploymentOperator):
     """
 
     template_fields: Sequence[str] = ("deployed_model", "dashscope_conn_id")
-    wait_policy = DEPLOYMENT_DELETED
+
+    @property
+    def wait_policy(self) -> WaitPolicy[Deployment]:
+        from airflow_provider_dashscope.wait.deployments import DEPLOYMENT_DELETED
+
+        return DEPLOYMENT_DELETED
+
     trigger_class = "airflow_provider_dashscope.triggers.deployments.DashScopeDeploymentDeletionTrigger"
 
     def __init__(self, *, deployed_model: str, **kwargs: Any) -> None:

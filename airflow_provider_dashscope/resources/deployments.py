@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dashscope._config import ClientConfig
 from airflow_provider_dashscope._protocol import ApiRequest, check_int, path_segment, validate_path_id
 from airflow_provider_dashscope.exceptions import DashScopeConfigError
-from airflow_provider_dashscope.models import Deployment, DeploymentPage
+
+if TYPE_CHECKING:
+    from airflow_provider_dashscope._config import ClientConfig
+    from airflow_provider_dashscope.models import Deployment, DeploymentPage
 
 EXAMPLE_MODEL_NAME = "qwen3-14b-ft-202410291653-1c7f"
 #: Capacity is less than this (the API refuses 1000 and more).
@@ -131,10 +133,14 @@ def list_deployments_request(page_no: int = 1, page_size: int = 50) -> ApiReques
 
 
 def parse_deployment(output: Any, request_id: str | None, config: ClientConfig) -> Deployment:
+    from airflow_provider_dashscope.models import Deployment  # at run time only: a DAG file never loads models
+
     return Deployment.from_api(output, request_id, time_zone=config.time_zone)
 
 
 def parse_page(output: Any, request_id: str | None, config: ClientConfig) -> DeploymentPage:
+    from airflow_provider_dashscope.models import DeploymentPage
+
     return DeploymentPage.from_api(output, request_id, time_zone=config.time_zone)
 
 
@@ -143,6 +149,8 @@ def deletion_parser(deployed_model: str) -> Callable[[Any, str | None, ClientCon
     answer without the name or the status is completed from the request (``deployed_model``, ``DELETING``)."""
 
     def parse(output: Any, request_id: str | None, config: ClientConfig) -> Deployment:
+        from airflow_provider_dashscope.models import Deployment
+
         if isinstance(output, Mapping):
             output = {"deployed_model": deployed_model, "status": "DELETING", **output}
         return Deployment.from_api(output, request_id, time_zone=config.time_zone)

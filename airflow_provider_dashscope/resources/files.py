@@ -17,9 +17,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dashscope._config import ClientConfig
 from airflow_provider_dashscope._multipart import MultipartUpload
 from airflow_provider_dashscope._protocol import ApiRequest, check_int, path_segment, validate_path_id
 from airflow_provider_dashscope._training_file import LocalFile
@@ -30,7 +29,10 @@ from airflow_provider_dashscope.exceptions import (
     InvalidResponseError,
     NotFoundError,
 )
-from airflow_provider_dashscope.models import DashScopeFile, DashScopeFilePage
+
+if TYPE_CHECKING:
+    from airflow_provider_dashscope._config import ClientConfig
+    from airflow_provider_dashscope.models import DashScopeFile, DashScopeFilePage
 
 EXAMPLE_FILE_ID = "9G2EaQtq7p1fw7oRhYXdHTtDFYAMVQSh95432B38CAB211EDB8F952C2E8001733"
 _FILE_NOT_FOUND = re.compile(r"file\s+not\s+found", re.IGNORECASE)
@@ -95,10 +97,14 @@ def as_not_found(error: DashScopeAPIError) -> DashScopeAPIError:
 
 
 def parse_file(data: Any, request_id: str | None, config: ClientConfig) -> DashScopeFile:
+    from airflow_provider_dashscope.models import DashScopeFile  # at run time only: a DAG file never loads models
+
     return DashScopeFile.from_api(data, request_id, time_zone=config.time_zone)
 
 
 def parse_page(data: Any, request_id: str | None, config: ClientConfig) -> DashScopeFilePage:
+    from airflow_provider_dashscope.models import DashScopeFilePage
+
     return DashScopeFilePage.from_api(data, request_id, time_zone=config.time_zone)
 
 
@@ -127,6 +133,8 @@ def parse_upload(data: Any, request_id: str | None, config: ClientConfig) -> Das
         )
     if len(uploaded) != 1:
         raise _bad_upload(f"expected one uploaded file, got {len(uploaded)}", request_id)
+    from airflow_provider_dashscope.models import DashScopeFile
+
     return DashScopeFile.from_api(uploaded[0], request_id, time_zone=config.time_zone)
 
 

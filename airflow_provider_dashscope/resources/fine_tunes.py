@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dashscope._config import ClientConfig
 from airflow_provider_dashscope._protocol import ApiRequest, check_int, path_segment, validate_path_id
 from airflow_provider_dashscope.exceptions import DashScopeConfigError
-from airflow_provider_dashscope.models import FineTuneJob, FineTuneJobLogs, FineTuneJobPage
+
+if TYPE_CHECKING:
+    from airflow_provider_dashscope._config import ClientConfig
+    from airflow_provider_dashscope.models import FineTuneJob, FineTuneJobLogs, FineTuneJobPage
 
 EXAMPLE_JOB_ID = "ft-202410291653-1c7f"
 #: Where a good job id comes from (the end of every job id error).
@@ -93,14 +95,20 @@ def job_logs_request(job_id: str, offset: int = 0, line: int = 100) -> ApiReques
 
 
 def parse_job(output: Any, request_id: str | None, config: ClientConfig) -> FineTuneJob:
+    from airflow_provider_dashscope.models import FineTuneJob  # at run time only: a DAG file never loads models
+
     return FineTuneJob.from_api(output, request_id, time_zone=config.time_zone)
 
 
 def parse_page(output: Any, request_id: str | None, config: ClientConfig) -> FineTuneJobPage:
+    from airflow_provider_dashscope.models import FineTuneJobPage
+
     return FineTuneJobPage.from_api(output, request_id, time_zone=config.time_zone)
 
 
 def parse_logs(output: Any, request_id: str | None, config: ClientConfig) -> FineTuneJobLogs:
+    from airflow_provider_dashscope.models import FineTuneJobLogs
+
     return FineTuneJobLogs.from_api(output, request_id)
 
 

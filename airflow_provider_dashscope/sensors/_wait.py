@@ -15,8 +15,6 @@ from airflow_provider_dashscope._arguments import (
     check_max_failures,
     check_seconds,
 )
-from airflow_provider_dashscope.wait.drivers import emit
-from airflow_provider_dashscope.wait.machine import Done
 from airflow_provider_dashscope.wait.task import R, ResourceWaitMixin
 
 if TYPE_CHECKING:
@@ -67,6 +65,9 @@ class ResourceWaitSensor(ResourceWaitMixin[R], BaseSensorOperator):
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One check, as the reschedule mode makes them (each in a new run of the task)."""
+        from airflow_provider_dashscope.wait.drivers import emit
+        from airflow_provider_dashscope.wait.machine import Done
+
         now = time.time()
         machine = self._machine(self.resource_id, deadline=None, started_at=now)
         machine.next_action(now)  # a machine that has seen nothing polls at once

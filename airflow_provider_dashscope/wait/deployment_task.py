@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dashscope.links import XCOM_DEPLOYMENT_URL
 from airflow_provider_dashscope.resources.deployments import DEPLOYED_MODEL_HINT, validate_deployed_model
-from airflow_provider_dashscope.wait.deployments import DEPLOYMENT_RUNNING
 from airflow_provider_dashscope.wait.task import ResourceWaitMixin
 
 if TYPE_CHECKING:
@@ -14,19 +13,25 @@ if TYPE_CHECKING:
 
     from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
     from airflow_provider_dashscope.models import Deployment
+    from airflow_provider_dashscope.wait.policy import WaitPolicy
 
 
 class DeploymentWaitMixin(ResourceWaitMixin["Deployment"]):
     """Waits until the deployment is RUNNING (:data:`~.deployments.DEPLOYMENT_RUNNING`); the delete operator
     overrides the policy and the trigger to wait until it is gone."""
 
-    wait_policy = DEPLOYMENT_RUNNING
     id_field = "deployed_model"
     id_hint = DEPLOYED_MODEL_HINT
     url_xcom_key = XCOM_DEPLOYMENT_URL
     #: The trigger's class path, imported only when the task defers.
     trigger_class = "airflow_provider_dashscope.triggers.deployments.DashScopeDeploymentTrigger"
     deployed_model: Any
+
+    @property
+    def wait_policy(self) -> WaitPolicy[Deployment]:
+        from airflow_provider_dashscope.wait.deployments import DEPLOYMENT_RUNNING
+
+        return DEPLOYMENT_RUNNING
 
     def _validate_id(self, value: Any) -> str:
         return validate_deployed_model(value)

@@ -6,9 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dashscope.links import XCOM_JOB_URL
 from airflow_provider_dashscope.resources.fine_tunes import JOB_ID_HINT, validate_job_id
-from airflow_provider_dashscope.wait.fine_tunes import FINE_TUNE_JOB
 from airflow_provider_dashscope.wait.task import ResourceWaitMixin
-from airflow_provider_dashscope.wait.training import LogSlice, TrainingProgress, every_polls_setting
 
 if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger
@@ -17,12 +15,13 @@ if TYPE_CHECKING:
     from airflow_provider_dashscope.models import FineTuneJob
     from airflow_provider_dashscope.wait.events import WaitEvent
     from airflow_provider_dashscope.wait.machine import FetchLogs
+    from airflow_provider_dashscope.wait.policy import WaitPolicy
+    from airflow_provider_dashscope.wait.training import LogSlice, TrainingProgress
 
 
 class FineTuneJobWaitMixin(ResourceWaitMixin["FineTuneJob"]):
     """What every task that waits on a fine-tune job shares (the operators here and the sensor)."""
 
-    wait_policy = FINE_TUNE_JOB
     id_field = "job_id"
     id_hint = JOB_ID_HINT
     url_xcom_key = XCOM_JOB_URL
@@ -31,6 +30,12 @@ class FineTuneJobWaitMixin(ResourceWaitMixin["FineTuneJob"]):
     #: Log the training progress read from the job's log while waiting (the tasks' ``log_training_progress``).
     log_training_progress = True
     job_id: Any
+
+    @property
+    def wait_policy(self) -> WaitPolicy[FineTuneJob]:
+        from airflow_provider_dashscope.wait.fine_tunes import FINE_TUNE_JOB
+
+        return FINE_TUNE_JOB
 
     def _validate_id(self, value: Any) -> str:
         return validate_job_id(value)
@@ -41,9 +46,13 @@ class FineTuneJobWaitMixin(ResourceWaitMixin["FineTuneJob"]):
     def _progress(self, resource_id: str) -> TrainingProgress | None:
         if not self.log_training_progress:
             return None
+        from airflow_provider_dashscope.wait.training import TrainingProgress, every_polls_setting
+
         return TrainingProgress(resource_id, every_polls=every_polls_setting())
 
     def _fetch_logs(self, hook: DashScopeHook, resource_id: str, read: FetchLogs) -> LogSlice:
+        from airflow_provider_dashscope.wait.training import LogSlice
+
         logs = hook.get_fine_tune_job_logs(resource_id, offset=read.offset, line=read.lines)
         return LogSlice(read.offset, logs.total, logs.lines)
 

@@ -17,16 +17,15 @@ from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSen
 
 from airflow_provider_dashscope._arguments import check_id_arg, check_rendered_id, deadline_from, template_of
 from airflow_provider_dashscope.exceptions import NotFoundError
-from airflow_provider_dashscope.wait.drivers import emit, run_sync
-from airflow_provider_dashscope.wait.events import Outcome, WaitEvent
-from airflow_provider_dashscope.wait.machine import Done, FetchLogs, Progress, WaitMachine
-from airflow_provider_dashscope.wait.policy import WaitPolicy
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
     from airflow.triggers.base import BaseTrigger
 
     from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
+    from airflow_provider_dashscope.wait.events import WaitEvent
+    from airflow_provider_dashscope.wait.machine import FetchLogs, Progress, WaitMachine
+    from airflow_provider_dashscope.wait.policy import WaitPolicy
 
 R = TypeVar("R")
 
@@ -40,7 +39,6 @@ class ResourceWaitMixin(Generic[R]):
     ``soft_fail`` and Airflow's ``execution_timeout`` and ``log``.
     """
 
-    wait_policy: ClassVar[WaitPolicy[Any]]
     #: The argument naming the resource (``job_id``): also its attribute, its template field and its XCom key.
     id_field: ClassVar[str]
     #: Where a right id comes from, for the error when it renders to nothing.
@@ -67,6 +65,11 @@ class ResourceWaitMixin(Generic[R]):
     # ------------------------------------------------------------------------------------------------------------
     # Resource-specific
     # ------------------------------------------------------------------------------------------------------------
+    @property
+    def wait_policy(self) -> WaitPolicy[Any]:
+        """What the resource's statuses mean (imported when a task runs: a DAG file never loads the wait engine)."""
+        raise NotImplementedError
+
     def _validate_id(self, value: Any) -> str:
         """The id, checked; an error naming :attr:`id_field` and the fix when it cannot be one."""
         raise NotImplementedError
@@ -164,9 +167,13 @@ class ResourceWaitMixin(Generic[R]):
 
     @staticmethod
     def _not_found(resource_id: str, error: NotFoundError) -> WaitEvent:
+        from airflow_provider_dashscope.wait.events import Outcome, WaitEvent
+
         return WaitEvent(Outcome.ERROR, resource_id, str(error), http_status=404, request_id=error.request_id)
 
     def _machine(self, resource_id: str, *, deadline: float | None, started_at: float) -> WaitMachine[R]:
+        from airflow_provider_dashscope.wait.machine import WaitMachine
+
         return WaitMachine(
             self.wait_policy,
             resource_id,
@@ -180,6 +187,9 @@ class ResourceWaitMixin(Generic[R]):
 
     def _wait_on(self, context: Context, resource_id: str, resource: R) -> dict[str, Any]:
         """Finish at once if the check says the wait is over; else defer, or wait here with the same rules."""
+        from airflow_provider_dashscope.wait.drivers import emit, run_sync
+        from airflow_provider_dashscope.wait.machine import Done
+
         started = self.wait_clock()
         deadline = deadline_from(self._wait_timeout(), self.execution_timeout, started)
         machine = self._machine(resource_id, deadline=deadline, started_at=started)
@@ -207,6 +217,8 @@ class ResourceWaitMixin(Generic[R]):
         return self._complete(context, event)
 
     def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
+        from airflow_provider_dashscope.wait.events import WaitEvent
+
         self.pushed_console_url = None  # pushed by the run that deferred
         return self._complete(context, WaitEvent.from_payload(event, self.wait_policy.event_keys))
 
@@ -223,6 +235,8 @@ class ResourceWaitMixin(Generic[R]):
         return result
 
     def _fail(self, context: Context, event: WaitEvent) -> NoReturn:
+        from airflow_provider_dashscope.wait.events import Outcome
+
         if event.resource_status is not None:
             self._push(context, "status", event.resource_status)
         if event.outcome is Outcome.FAILED:
@@ -240,6 +254,8 @@ class ResourceWaitMixin(Generic[R]):
 
     def _say_why_retries_are_skipped(self, context: Context, event: WaitEvent) -> None:
         """One line naming the retries a final failure skips, and why (Airflow itself says nothing)."""
+        from airflow_provider_dashscope.wait.events import Outcome
+
         ti = context["ti"]
         try_number = getattr(ti, "try_number", None) or 1
         max_tries = getattr(ti, "max_tries", None)
