@@ -200,14 +200,14 @@ class DashScopeDeleteDeploymentOperator(_DeploymentOperator):
     """
 
     template_fields: Sequence[str] = ("deployed_model", "dashscope_conn_id")
+    trigger_class = "airflow_provider_dashscope.triggers.deployments.DashScopeDeploymentDeletionTrigger"
 
     @property
     def wait_policy(self) -> WaitPolicy[Deployment]:
+        """Wait until the deployment is gone (a 404 ends the wait well)."""
         from airflow_provider_dashscope.wait.deployments import DEPLOYMENT_DELETED
 
         return DEPLOYMENT_DELETED
-
-    trigger_class = "airflow_provider_dashscope.triggers.deployments.DashScopeDeploymentDeletionTrigger"
 
     def __init__(self, *, deployed_model: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
