@@ -15,13 +15,13 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ._db import MetadataReader, SqliteReader
-from ._procs import Component, free_port, kill_group_now, live_members_of_group, pid_alive, stop_groups
+from ._procs import Component, Timeline, free_port, kill_group_now, live_members_of_group, pid_alive, stop_groups
 
 
 class AirflowStack:
@@ -144,6 +144,23 @@ class AirflowStack:
         print(f"[stack] teardown: all {len(started)} started processes are gone: {started}")
 
     # ----------------------------------------------------------------------- CLI
+    def launch(
+        self,
+        *,
+        triggerer: str = "triggerer",
+        triggerer_args: Sequence[str] = (),
+        apps: str = "execution",
+        migrate_timeout: float = 240.0,
+    ) -> None:
+        """Migrate the metadata DB, then start the api-server (serving ``apps``), scheduler, dag-processor and one
+        triggerer named ``triggerer``; the caller waits for what its scenario needs."""
+        self.cli("db", "migrate", timeout=migrate_timeout)
+        port = str(self.api_port)
+        self.start("api-server", "api-server", "--apps", apps, "-p", port, "-H", "127.0.0.1")
+        self.start("scheduler", "scheduler", "--skip-serve-logs")
+        self.start("dag-processor", "dag-processor")
+        self.start(triggerer, "triggerer", "--skip-serve-logs", *triggerer_args)
+
     def cli(self, *args: str, timeout: float = 120.0, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run(
             [str(self.airflow_bin), *args],
@@ -299,3 +316,20 @@ def airflow_stack(
         yield stack
     finally:
         stack.close(grace=5.0)
+
+
+@contextmanager
+def reported(
+    stack: AirflowStack, *, lines: int = 40, on_failure: Callable[[], None] | None = None
+) -> Iterator[Timeline]:
+    """A scenario's timeline, printed at the end; on a failure also ``on_failure()`` and the stack's logs."""
+    timeline = Timeline()
+    try:
+        yield timeline
+    except BaseException:
+        print("\n[stack] FAILED; timeline so far:\n" + timeline.render())
+        if on_failure is not None:
+            on_failure()
+        stack.dump_logs(lines)
+        raise
+    print("\n[stack] timeline:\n" + timeline.render())

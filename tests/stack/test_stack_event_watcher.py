@@ -26,7 +26,7 @@ import pytest
 from airflow_provider_dashscope.emulator import EmulatorThread
 from tests.stack._emulated import OffsetClock, RecordingState, recording_emulator
 from tests.stack._procs import Timeline, http_ok, wait_for
-from tests.stack._stackrun import AirflowStack, airflow_stack, connection_env
+from tests.stack._stackrun import AirflowStack, airflow_stack, connection_env, reported
 
 AIRFLOW_MAJOR = int(str(airflow.__version__).split(".", 1)[0])
 
@@ -66,14 +66,8 @@ def stack(tmp_path, airflow_bin, emulator, stack_key):
 def test_a_succeeded_fine_tune_starts_the_dag_once_also_across_a_triggerer_restart(
     stack: AirflowStack, emulator: EmulatorThread, stack_key: str
 ):
-    tl = Timeline()
-    try:
+    with reported(stack, lines=80) as tl:
         _run_scenario(stack, emulator, stack_key, tl)
-    except BaseException:
-        print("\n[stack] FAILED; timeline so far:\n" + tl.render())
-        stack.dump_logs(80)
-        raise
-    print("\n[stack] timeline:\n" + tl.render())
 
 
 def _run_scenario(stack: AirflowStack, emulator: EmulatorThread, stack_key: str, tl: Timeline) -> None:
@@ -117,13 +111,9 @@ def _run_scenario(stack: AirflowStack, emulator: EmulatorThread, stack_key: str,
         )
 
     # ------------------------------------------------------------------ the stack, and the watcher coming to life
-    stack.cli("db", "migrate", timeout=240)
-    tl.mark("db migrate done")
+    stack.launch(triggerer="triggerer-1")
+    tl.mark("components launched")
     port = str(stack.api_port)
-    stack.start("api-server", "api-server", "--apps", "execution", "-p", port, "-H", "127.0.0.1")
-    stack.start("scheduler", "scheduler", "--skip-serve-logs")
-    stack.start("dag-processor", "dag-processor")
-    stack.start("triggerer-1", "triggerer", "--skip-serve-logs")
     wait_for(lambda: http_ok(f"http://127.0.0.1:{port}/execution/health"), timeout=120,
              what="the execution API", on_poll=stack.check_running)  # fmt: skip
     wait_for(lambda: stack.db.dag_ready(DAG_ID), timeout=120, what=f"{DAG_ID} serialized and unpaused",

@@ -19,7 +19,7 @@ import pytest
 from airflow_provider_dashscope.emulator import EmulatorThread
 from tests.stack._emulated import OffsetClock, RecordingState, recording_emulator
 from tests.stack._procs import StackTimeout, Timeline, http_ok, wait_for
-from tests.stack._stackrun import AirflowStack, airflow_stack, connection_env
+from tests.stack._stackrun import AirflowStack, airflow_stack, connection_env, reported
 
 AIRFLOW_MAJOR = int(str(airflow.__version__).split(".", 1)[0])
 
@@ -59,27 +59,17 @@ def stack(tmp_path, airflow_bin, emulator, stack_key):
 def test_pipeline_runs_through_the_real_stack_and_its_asset_event_starts_the_announcer(
     stack: AirflowStack, emulator: EmulatorThread, stack_key: str
 ):
-    tl = Timeline()
-    try:
+    with reported(stack) as tl:
         _run(stack, emulator, stack_key, tl)
-    except BaseException:
-        print("\n[stack] FAILED; timeline so far:\n" + tl.render())
-        stack.dump_logs()
-        raise
-    print("\n[stack] timeline:\n" + tl.render())
 
 
 def _run(stack: AirflowStack, emulator: EmulatorThread, stack_key: str, tl: Timeline) -> None:
     state: RecordingState = emulator.state  # type: ignore[assignment]
     clock: OffsetClock = emulator.clock  # type: ignore[attr-defined]
 
-    stack.cli("db", "migrate", timeout=240)
-    port = str(stack.api_port)
-    stack.start("api-server", "api-server", "--apps", "execution", "-p", port, "-H", "127.0.0.1")
-    stack.start("scheduler", "scheduler", "--skip-serve-logs")
-    stack.start("dag-processor", "dag-processor")
-    stack.start("triggerer", "triggerer", "--skip-serve-logs")
+    stack.launch()
     tl.mark("components launched")
+    port = str(stack.api_port)
     wait_for(lambda: http_ok(f"http://127.0.0.1:{port}/execution/health"), timeout=120,
              what="the execution API's /execution/health", on_poll=stack.check_running)  # fmt: skip
     for dag_id in (PIPELINE, ANNOUNCER):

@@ -27,7 +27,7 @@ from tests.stack._deps import skip_unless_required
 from tests.stack._emulated import OffsetClock, RecordingState, recording_emulator
 from tests.stack._postgres import PostgresCluster, why_unavailable
 from tests.stack._procs import Timeline, http_ok, wait_for
-from tests.stack._stackrun import AirflowStack, airflow_stack, connection_env
+from tests.stack._stackrun import AirflowStack, airflow_stack, connection_env, reported
 
 AIRFLOW_MAJOR = int(str(airflow.__version__).split(".", 1)[0])
 
@@ -99,14 +99,8 @@ def stack(tmp_path, airflow_bin, emulator, stack_key, postgres: PostgresCluster)
 
 
 def test_waits_survive_a_killed_triggerer_on_postgres(stack: AirflowStack, emulator: EmulatorThread, stack_key: str):
-    tl = Timeline()
-    try:
+    with reported(stack, lines=25) as tl:
         _run_scenario(stack, emulator, stack_key, tl)
-    except BaseException:
-        print("\n[stack] FAILED; timeline so far:\n" + tl.render())
-        stack.dump_logs(lines=25)
-        raise
-    print("\n[stack] timeline:\n" + tl.render())
 
 
 def _seed(emulator: EmulatorThread) -> dict[str, dict]:
@@ -146,14 +140,9 @@ def _run_scenario(stack: AirflowStack, emulator: EmulatorThread, stack_key: str,
         assert not bad, f"task instances ended before their jobs did: {bad}"
 
     # ------------------------------------------------------------------ start the stack on PostgreSQL
-    stack.cli("db", "migrate", timeout=300)
-    tl.mark("db migrate (PostgreSQL) done")
+    stack.launch(triggerer="triggerer-a", triggerer_args=("--capacity", str(CAPACITY_A)), migrate_timeout=300)
+    tl.mark(f"DB migrated (PostgreSQL), components launched (triggerer A with capacity {CAPACITY_A})")
     port = str(stack.api_port)
-    stack.start("api-server", "api-server", "--apps", "execution", "-p", port, "-H", "127.0.0.1")
-    stack.start("scheduler", "scheduler", "--skip-serve-logs")
-    stack.start("dag-processor", "dag-processor")
-    stack.start("triggerer-a", "triggerer", "--skip-serve-logs", "--capacity", str(CAPACITY_A))
-    tl.mark(f"components launched (triggerer A with capacity {CAPACITY_A})")
     wait_for(
         lambda: http_ok(f"http://127.0.0.1:{port}/execution/health"),
         timeout=120,

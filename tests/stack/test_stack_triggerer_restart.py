@@ -20,7 +20,7 @@ import pytest
 from airflow_provider_dashscope.emulator import EmulatorThread
 from tests.stack._emulated import OffsetClock, RecordingState, recording_emulator
 from tests.stack._procs import StackTimeout, Timeline, http_ok, wait_for
-from tests.stack._stackrun import AirflowStack, airflow_stack, connection_env
+from tests.stack._stackrun import AirflowStack, airflow_stack, connection_env, reported
 
 AIRFLOW_MAJOR = int(str(airflow.__version__).split(".", 1)[0])
 
@@ -62,14 +62,8 @@ def stack(tmp_path, airflow_bin, emulator, stack_key):
 
 
 def test_deferred_sensor_survives_a_triggerer_restart(stack: AirflowStack, emulator: EmulatorThread, stack_key: str):
-    tl = Timeline()
-    try:
+    with reported(stack) as tl:
         _run_scenario(stack, emulator, stack_key, tl)
-    except BaseException:
-        print("\n[stack] FAILED; timeline so far:\n" + tl.render())
-        stack.dump_logs()
-        raise
-    print("\n[stack] timeline:\n" + tl.render())
 
 
 def _run_scenario(stack: AirflowStack, emulator: EmulatorThread, stack_key: str, tl: Timeline) -> None:
@@ -104,14 +98,9 @@ def _run_scenario(stack: AirflowStack, emulator: EmulatorThread, stack_key: str,
         assert run_state != "failed", f"the DAG run failed: {states}"
 
     # ------------------------------------------------------------------ start the stack
-    stack.cli("db", "migrate", timeout=240)
-    tl.mark("db migrate done")
-    port = str(stack.api_port)
-    stack.start("api-server", "api-server", "--apps", "execution", "-p", port, "-H", "127.0.0.1")
-    stack.start("scheduler", "scheduler", "--skip-serve-logs")
-    stack.start("dag-processor", "dag-processor")
-    stack.start("triggerer-1", "triggerer", "--skip-serve-logs")
+    stack.launch(triggerer="triggerer-1")
     tl.mark("components launched")
+    port = str(stack.api_port)
 
     wait_for(
         lambda: http_ok(f"http://127.0.0.1:{port}/execution/health"),

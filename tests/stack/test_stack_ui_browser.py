@@ -32,7 +32,7 @@ from tests.stack._browser import Browser, why_unavailable
 from tests.stack._deps import skip_unless_required
 from tests.stack._emulated import OffsetClock, RecordingState, recording_emulator
 from tests.stack._procs import Timeline, http_ok, wait_for
-from tests.stack._stackrun import AirflowStack, airflow_stack
+from tests.stack._stackrun import AirflowStack, airflow_stack, reported
 
 AIRFLOW_MAJOR = int(str(airflow.__version__).split(".", 1)[0])
 
@@ -91,18 +91,14 @@ def browser(tmp_path):
 def test_connection_form_test_button_and_extra_link(
     stack: AirflowStack, emulator: EmulatorThread, browser: Browser, stack_key: str
 ):
-    tl = Timeline()
-    try:
-        _run_scenario(stack, emulator, browser, stack_key, tl)
-    except BaseException:
-        print("\n[stack] FAILED; timeline so far:\n" + tl.render())
+    def failure_screenshot() -> None:
         try:
             browser.screenshot("failure")
         except (PlaywrightError, AssertionError, OSError) as err:  # the original error matters more
             print(f"[browser] no failure screenshot: {err!r}")
-        stack.dump_logs(lines=25)
-        raise
-    print("\n[stack] timeline:\n" + tl.render())
+
+    with reported(stack, lines=25, on_failure=failure_screenshot) as tl:
+        _run_scenario(stack, emulator, browser, stack_key, tl)
     print("[browser] screenshots:\n" + "\n".join(f"  {p}" for p in browser.shots))
 
 
@@ -123,13 +119,9 @@ def _run_scenario(stack: AirflowStack, emulator: EmulatorThread, browser: Browse
     )
 
     # ------------------------------------------------------------------ the stack, with the UI
-    stack.cli("db", "migrate", timeout=240)
+    stack.launch(apps="all")
     port = str(stack.api_port)
     base = f"http://127.0.0.1:{port}"
-    stack.start("api-server", "api-server", "--apps", "all", "-p", port, "-H", "127.0.0.1")
-    stack.start("scheduler", "scheduler", "--skip-serve-logs")
-    stack.start("dag-processor", "dag-processor")
-    stack.start("triggerer", "triggerer", "--skip-serve-logs")
     wait_for(
         lambda: http_ok(f"{base}/api/v2/monitor/health"),
         timeout=120,
