@@ -18,6 +18,7 @@ import datetime
 import json
 import os
 import platform
+import random
 import resource
 import ssl
 import statistics
@@ -63,31 +64,33 @@ def make_certificates(directory: Path) -> Certificates:
     return files
 
 
-def client_context(ca_file: Path | str) -> ssl.SSLContext:
-    """A verifying client context that trusts the benchmark's CA (and nothing else)."""
-    return ssl.create_default_context(cafile=str(ca_file))
+def client_context(ca_file: Path | str | None) -> ssl.SSLContext | None:
+    """A verifying client context that trusts the benchmark's CA (and nothing else); ``None`` for plain HTTP."""
+    return ssl.create_default_context(cafile=str(ca_file)) if ca_file else None
 
 
-def connection_json(base_url: str, ca_file: Path | str, **extra: Any) -> str:
-    """``AIRFLOW_CONN_DASHSCOPE_DEFAULT`` for the emulator: certificate checks on, through the ``ca_bundle`` extra."""
-    return json.dumps(
-        {"conn_type": "dashscope", "password": KEY, "host": base_url, "extra": {"ca_bundle": str(ca_file), **extra}}
-    )
+def connection_json(base_url: str, ca_file: Path | str | None, **extra: Any) -> str:
+    """``AIRFLOW_CONN_DASHSCOPE_DEFAULT`` for the emulator: certificate checks on, through the ``ca_bundle`` extra
+    (no extra for a plain-HTTP emulator, which the provider accepts on loopback only)."""
+    if ca_file:
+        extra = {"ca_bundle": str(ca_file), **extra}
+    return json.dumps({"conn_type": "dashscope", "password": KEY, "host": base_url, "extra": extra})
 
 
 # ------------------------------------------------------------------------------------------------------ emulator
 class EmulatorProcess:
-    """``dashscope-emulator`` over HTTPS in a child process on 127.0.0.1 (a free port), stopped by :meth:`stop`."""
+    """``dashscope-emulator`` in a child process on 127.0.0.1 (a free port), stopped by :meth:`stop`: over HTTPS
+    with ``certificates``, over plain HTTP without."""
 
-    def __init__(self, workdir: Path, certificates: Certificates, *, backlog: int = 8192) -> None:
+    def __init__(self, workdir: Path, certificates: Certificates | None, *, backlog: int = 8192) -> None:
         self.certificates = certificates
-        self.context = client_context(certificates.ca)
+        self.context = client_context(certificates.ca if certificates else None)
         port_file = workdir / "emulator.port"
+        tls = ["--tls-cert", str(certificates.cert), "--tls-key", str(certificates.key)] if certificates else []
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "airflow_provider_dashscope.emulator", "--host", "127.0.0.1", "--port", "0",
-                "--port-file", str(port_file), "--api-key", KEY, "--quiet", "--backlog", str(backlog),
-                "--tls-cert", str(certificates.cert), "--tls-key", str(certificates.key),
+                "--port-file", str(port_file), "--api-key", KEY, "--quiet", "--backlog", str(backlog), *tls,
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -99,7 +102,8 @@ class EmulatorProcess:
                 self.stop()
                 raise SystemExit(f"the emulator did not start: {self.process.stderr.read().decode()[-2000:]}")
             time.sleep(0.05)
-        self.root = f"https://127.0.0.1:{port_file.read_text().strip()}"
+        scheme = "https" if certificates else "http"
+        self.root = f"{scheme}://127.0.0.1:{port_file.read_text().strip()}"
         self.base_url = f"{self.root}/api/v1"
 
     def admin(self, name: str, body: Any = None) -> Any:
@@ -134,6 +138,26 @@ class EmulatorProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+# ---------------------------------------------------------------------------------------------------------- floor
+def floor_session(ca_file: Path | str | None) -> Any:
+    """The floor's one aiohttp session: the provider's connection limit, the benchmark's CA over HTTPS."""
+    import aiohttp
+
+    context = client_context(ca_file)
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256, ssl=context if context else True))
+
+
+async def floor_wait(session: Any, base_url: str, job_id: str, poll_interval: float) -> None:
+    """The least a wait can do: GET the job, decode the JSON, read the status, sleep; first poll within one
+    interval (as the provider spreads a wait that starts from a status it has seen)."""
+    url, headers = f"{base_url}/fine-tunes/{job_id}", {"Authorization": f"Bearer {KEY}"}
+    await asyncio.sleep(poll_interval * random.random())
+    while True:
+        async with session.get(url, headers=headers) as response:
+            json.loads(await response.read())["output"]["status"]
+        await asyncio.sleep(poll_interval)
 
 
 def job_ids(count: int, first: int = 0) -> list[str]:

@@ -1,15 +1,19 @@
 """Where a trigger's poll spends its time and what a wait keeps between polls: the profile behind trigger_scale.
 
 Runs ``--waits`` ``DashScopeFineTuneJobTrigger`` (training progress on, as it ships) on one event loop against the
-HTTPS emulator (jobs pinned RUNNING) for ``--seconds``, after a warm-up, and prints:
+HTTPS emulator (plain HTTP with ``--plain-http``; jobs pinned RUNNING) for ``--seconds``, after a warm-up, and
+prints:
 
 * ``--mode cpu``: cProfile's top functions (CPU time of the process) by own time and by cumulative time, overall
   and the provider's own (the profiler slows everything down alike; read the shares, not the seconds);
 * ``--mode memory``: ``tracemalloc``'s top lines by bytes still held once every wait has polled twice, per wait
   (what a wait keeps between polls).
 
+``--side floor`` profiles trigger_scale's floor instead (bare aiohttp, one shared session): what any poll costs.
+
     python benchmarks/profile_poll.py --mode cpu --waits 1000 --poll-interval 1 --seconds 20
     python benchmarks/profile_poll.py --mode memory --waits 1000 --poll-interval 1 --seconds 5
+    python benchmarks/profile_poll.py --mode cpu --plain-http --waits 1000 --poll-interval 1 --seconds 20
 """
 
 from __future__ import annotations
@@ -26,16 +30,28 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from _common import EmulatorProcess, connection_json, job_ids, make_certificates, quiet_stdout
+from _common import (
+    EmulatorProcess,
+    connection_json,
+    floor_session,
+    floor_wait,
+    job_ids,
+    make_certificates,
+    quiet_stdout,
+)
 
 
-async def waits(ids: list[str], args: argparse.Namespace) -> str:
+async def waits(ids: list[str], base_url: str, ca: str | None, args: argparse.Namespace) -> str:
     from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
     from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
 
     await DashScopeHook().aget_fine_tune_job(ids[0])  # warm up: imports, the connection, the session
+    session = floor_session(ca) if args.side == "floor" else None
 
     async def one(job_id: str) -> None:
+        if session is not None:
+            await floor_wait(session, base_url, job_id, args.poll_interval)
+            return
         trigger = DashScopeFineTuneJobTrigger(job_id=job_id, poll_interval=args.poll_interval, last_status="RUNNING")
         async for _ in trigger.run():
             pass
@@ -44,21 +60,20 @@ async def waits(ids: list[str], args: argparse.Namespace) -> str:
     if profiler is not None:
         profiler.enable()
     else:
-        tracemalloc.start(1)
+        tracemalloc.start(args.frames)
         before = tracemalloc.take_snapshot()
     tasks = [asyncio.ensure_future(one(job_id)) for job_id in ids]
     report = io.StringIO()
     if profiler is None:
         await asyncio.sleep(min(args.seconds, 2.5 * args.poll_interval))
         after = tracemalloc.take_snapshot()
-        stats = after.compare_to(before, "lineno")
+        stats = after.compare_to(before, "lineno" if args.frames == 1 else "traceback")
         total = sum(stat.size_diff for stat in stats)
         print(f"held after every wait polled twice: {total / len(ids):,.0f} B per wait; top lines:", file=report)
-        for stat in stats[:18]:
-            frame = stat.traceback[0]
+        for stat in stats[: args.top]:
+            where = " > ".join(f"{_short(frame.filename)}:{frame.lineno}" for frame in stat.traceback)
             print(
-                f"{stat.size_diff / len(ids):8,.0f} B/wait {stat.count_diff / len(ids):6.2f} blocks/wait  "
-                f"{_short(frame.filename)}:{frame.lineno}",
+                f"{stat.size_diff / len(ids):8,.0f} B/wait {stat.count_diff / len(ids):6.2f} blocks/wait  {where}",
                 file=report,
             )
     else:
@@ -66,6 +81,8 @@ async def waits(ids: list[str], args: argparse.Namespace) -> str:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    if session is not None:
+        await session.close()
     if profiler is not None:
         profiler.disable()
         for order in ("tottime", "cumulative"):
@@ -96,16 +113,20 @@ def main() -> int:
     parser.add_argument("--poll-interval", type=float, default=1.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--frames", type=int, default=1, help="memory: callers shown per line (default 1)")
+    parser.add_argument("--plain-http", action="store_true", help="the emulator serves plain HTTP (no TLS)")
+    parser.add_argument("--side", choices=["provider", "floor"], default="provider", help="what to profile")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         os.environ.setdefault("AIRFLOW_HOME", tmp)
-        certificates = make_certificates(workdir)
+        certificates = None if args.plain_http else make_certificates(workdir)
         with EmulatorProcess(workdir, certificates) as emulator:
             ids = emulator.seed_running(job_ids(args.waits))
-            os.environ["AIRFLOW_CONN_DASHSCOPE_DEFAULT"] = connection_json(emulator.base_url, certificates.ca)
+            ca = certificates.ca if certificates else None
+            os.environ["AIRFLOW_CONN_DASHSCOPE_DEFAULT"] = connection_json(emulator.base_url, ca)
             saved = quiet_stdout()
-            report = asyncio.run(waits(ids, args))
+            report = asyncio.run(waits(ids, emulator.base_url, ca, args))
             sys.stdout.flush()
             os.dup2(saved, 1)
             os.close(saved)

@@ -2,10 +2,14 @@
 
 Every side does the same job: each wait polls one job (pinned RUNNING on the emulator, a separate process on
 127.0.0.1 serving HTTPS with a throw-away trustme CA) every ``--poll-interval`` seconds, certificate checks on,
-for ``--seconds``. Each side runs in a fresh process, one after the other on the same emulator:
+for ``--seconds``. With ``--plain-http`` the emulator serves plain HTTP instead (the provider accepts it on
+loopback only): the same sides without TLS, so what is left is the poll path's own cost (TLS is most of a poll's
+CPU and nearly all of a wait's memory over HTTPS). Each side runs in a fresh process, one after the other on the
+same emulator:
 
 * ``floor``: the least a poll can cost. N bare coroutines sharing one aiohttp session (an ``ssl`` context for the
-  CA, the provider's connection limit), each doing GET, JSON decode, read the status, sleep. No logging, no model.
+  CA over HTTPS, the provider's connection limit), each doing GET, JSON decode, read the status, sleep. No
+  logging, no model.
 * ``provider``: N ``DashScopeFineTuneJobTrigger`` on one event loop, as a triggerer runs them, training progress on
   as it ships (a training-log read every ``[dashscope] training_progress_every_polls`` polls; those reads are
   counted apart as "log reads", their CPU is in the provider's figure). The connection trusts the CA through its
@@ -29,6 +33,7 @@ it, not the side measured, limits the polls done). Each figure is the median of 
 back to back.
 
     python benchmarks/trigger_scale.py --waits 1000 5000 --poll-interval 5 --seconds 40 --repeats 3
+    python benchmarks/trigger_scale.py --plain-http --sides floor provider --waits 1000 5000 --seconds 30
 
 5,000 waits hold up to 256 connections at once; the script lifts its soft open-files limit to 65,536 (what it
 set is printed) and the emulator listens with a backlog of 8,192.
@@ -59,6 +64,8 @@ from _common import (
     client_context,
     connection_json,
     count_since,
+    floor_session,
+    floor_wait,
     job_ids,
     machine_line,
     make_certificates,
@@ -92,21 +99,9 @@ async def run_provider(ids: list[str], poll_interval: float, seconds: float, pro
     await _run_for(seconds, [one(job_id) for job_id in ids])
 
 
-async def run_floor(ids: list[str], base_url: str, ca: str, poll_interval: float, seconds: float) -> None:
-    import aiohttp
-
-    context = client_context(ca)
-    headers = {"Authorization": f"Bearer {KEY}"}
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256, ssl=context)) as session:
-
-        async def one(job_id: str) -> None:
-            await asyncio.sleep(poll_interval * random.random())
-            while True:
-                async with session.get(f"{base_url}/fine-tunes/{job_id}", headers=headers) as response:
-                    json.loads(await response.read())["output"]["status"]
-                await asyncio.sleep(poll_interval)
-
-        await _run_for(seconds, [one(job_id) for job_id in ids])
+async def run_floor(ids: list[str], base_url: str, ca: str | None, poll_interval: float, seconds: float) -> None:
+    async with floor_session(ca) as session:
+        await _run_for(seconds, [floor_wait(session, base_url, job_id, poll_interval) for job_id in ids])
 
 
 async def _run_for(seconds: float, coroutines: list[Any]) -> None:
@@ -117,7 +112,7 @@ async def _run_for(seconds: float, coroutines: list[Any]) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def measure_async(side: str, emulator_root: str, base_url: str, ca: str, ids: list[str], args: Any) -> dict:
+def measure_async(side: str, emulator_root: str, base_url: str, ca: str | None, ids: list[str], args: Any) -> dict:
     stats = _Stats(emulator_root, ca)
 
     async def warm_up() -> None:  # imports and one request, as in a running triggerer
@@ -152,14 +147,15 @@ def measure_async(side: str, emulator_root: str, base_url: str, ca: str, ids: li
 
 
 # ---------------------------------------------------------------------------------------------- the SDK side
-def measure_sdk(emulator_root: str, base_url: str, ca: str, ids: list[str], args: Any) -> dict:
+def measure_sdk(emulator_root: str, base_url: str, ca: str | None, ids: list[str], args: Any) -> dict:
     """A home-made sensor pool: a dispatcher hands each due wait to a thread pool that calls ``FineTunes.get``."""
     from concurrent.futures import ThreadPoolExecutor
 
     import dashscope
     from dashscope import FineTunes
 
-    os.environ["REQUESTS_CA_BUNDLE"] = ca
+    if ca:
+        os.environ["REQUESTS_CA_BUNDLE"] = ca
     dashscope.api_key = KEY
     dashscope.base_http_api_url = base_url
     stats = _Stats(emulator_root, ca)
@@ -218,9 +214,9 @@ def measure_sdk(emulator_root: str, base_url: str, ca: str, ids: list[str], args
 
 # ------------------------------------------------------------------------------------------------------ shared
 class _Stats:
-    """The emulator's request counters, read over HTTPS with the benchmark's CA."""
+    """The emulator's request counters, read over HTTPS with the benchmark's CA (or plain HTTP)."""
 
-    def __init__(self, root: str, ca: str) -> None:
+    def __init__(self, root: str, ca: str | None) -> None:
         self.root, self.context = root, client_context(ca)
 
     def by_route(self) -> dict[str, int]:
@@ -286,6 +282,7 @@ def _result(ids: list[str], args: Any, window: Window, closed: dict, grown: int,
 
 def child(args: argparse.Namespace) -> dict:
     ids = json.loads(Path(args.ids_file).read_text())
+    args.ca = args.ca or None  # "": plain HTTP
     base_url = f"{args.root}/api/v1"
     os.environ["AIRFLOW_CONN_DASHSCOPE_DEFAULT"] = connection_json(base_url, args.ca)
     saved = quiet_stdout()  # the waits' log lines go to /dev/null, as a triggerer's would not matter
@@ -306,6 +303,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sides", nargs="+", choices=SIDES, default=list(DEFAULT_SIDES))
+    parser.add_argument("--plain-http", action="store_true", help="the emulator serves plain HTTP (no TLS)")
     parser.add_argument("--child", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     parser.add_argument("--ca", help=argparse.SUPPRESS)
@@ -317,8 +315,9 @@ def main() -> int:
 
     open_files = raise_open_files_limit(OPEN_FILES)
     print(machine_line())
+    transport = "plain HTTP" if args.plain_http else "HTTPS (certificates verified)"
     print(
-        f"Poll every {args.poll_interval:g} s for {args.seconds:g} s per run over HTTPS (certificates verified), "
+        f"Poll every {args.poll_interval:g} s for {args.seconds:g} s per run over {transport}, "
         f"each side in a fresh process, medians of {args.repeats} runs; SDK pool of {args.sdk_workers} threads; "
         f"open files limit {open_files}"
     )
@@ -326,7 +325,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         os.environ.setdefault("AIRFLOW_HOME", tmp)
-        certificates = make_certificates(workdir)
+        certificates = None if args.plain_http else make_certificates(workdir)
+        ca = str(certificates.ca) if certificates else ""
         with EmulatorProcess(workdir, certificates) as emulator:
             first = 0
             for waits in args.waits:
@@ -336,7 +336,7 @@ def main() -> int:
                 ids_file.write_text(json.dumps(ids))
                 sides = [s for s in args.sides if s != "sdk" or waits <= args.sdk_waits]
                 runs: dict[str, list[dict]] = {side: [] for side in sides}
-                common = ["--root", emulator.root, "--ca", str(certificates.ca), "--ids-file", str(ids_file),
+                common = ["--root", emulator.root, "--ca", ca, "--ids-file", str(ids_file),
                           "--poll-interval", str(args.poll_interval), "--seconds", str(args.seconds),
                           "--sdk-workers", str(args.sdk_workers),
                           "--emulator-pid", str(emulator.process.pid)]  # fmt: skip
