@@ -14,8 +14,8 @@ import logging
 import ssl
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any, TypeVar
 
 import aiohttp
@@ -33,6 +33,7 @@ T = TypeVar("T")
 #: Connections kept to the API per event loop. Polls are short; a few hundred sockets serve thousands of waits.
 CONNECTION_POOL_LIMIT = 256
 _CHUNK = 65536
+_BODYLESS = protocol.ApiRequest("GET", "/")
 
 
 class _LoopSession:
@@ -69,15 +70,24 @@ async def _give_back(loop: asyncio.AbstractEventLoop, entry: _LoopSession) -> No
         await entry.session.close()
 
 
-@asynccontextmanager
-async def shared_session() -> AsyncIterator[aiohttp.ClientSession]:
+class _SessionLease:
+    """``async with``: the running loop's session, borrowed on entry and given back on exit. A small object rather
+    than a generator-based context manager: a triggerer holds one per wait, for as long as the wait lasts."""
+
+    __slots__ = ("entry", "loop")
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        self.loop = asyncio.get_running_loop()
+        self.entry = _borrow(self.loop)
+        return self.entry.session
+
+    async def __aexit__(self, *exc: object) -> None:
+        await _give_back(self.loop, self.entry)
+
+
+def shared_session() -> AbstractAsyncContextManager[aiohttp.ClientSession]:
     """Borrow the running loop's session, creating it on first use and closing it after the last user."""
-    loop = asyncio.get_running_loop()
-    entry = _borrow(loop)
-    try:
-        yield entry.session
-    finally:
-        await _give_back(loop, entry)
+    return _SessionLease()
 
 
 def loop_cache() -> dict[Any, Any]:
@@ -129,6 +139,8 @@ class AsyncTransport:
             sock_connect=config.connect_timeout,
             sock_read=config.read_timeout,
         )
+        # The headers of a request without a body (every poll), made once (aiohttp copies them per request).
+        self.bodyless_headers = protocol.build_headers(config, _BODYLESS, user_agent)
 
     async def send(self, request: protocol.ApiRequest, parse: Parser[T]) -> T:
         if request.stream is not None:
@@ -155,7 +167,9 @@ class AsyncTransport:
                 URL(url, encoded=True),  # the path is quoted already; keep ';', '=', '@' quoted
                 params=request.params,
                 data=protocol.encode_body(request),
-                headers=protocol.build_headers(config, request, self.user_agent),
+                headers=self.bodyless_headers
+                if request.body is None and request.stream is None
+                else protocol.build_headers(config, request, self.user_agent),
                 timeout=timeout,
                 ssl=self.ssl,
             ) as response:

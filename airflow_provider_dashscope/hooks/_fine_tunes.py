@@ -46,6 +46,11 @@ class FineTunesMixin:
         """Async ``GET /fine-tunes/{job_id}``; never blocks the event loop."""
         return await self._asend(fine_tunes.get_job_request(job_id), fine_tunes.parse_job)
 
+    async def apoll_fine_tune_job(self, poll: fine_tunes.JobPoll) -> FineTuneJob:
+        """:meth:`aget_fine_tune_job` for a wait that polls one job: the request is made once and the job read
+        again only when the answer changed (see :class:`~airflow_provider_dashscope.resources.fine_tunes.JobPoll`)."""
+        return await self._asend(poll.request, poll.parse)
+
     def list_fine_tune_jobs(self, page_no: int = 1, page_size: int = 10, model: str | None = None) -> FineTuneJobPage:
         """``GET /fine-tunes``: one page, newest first."""
         return self._send(fine_tunes.list_jobs_request(page_no, page_size, model), fine_tunes.parse_page)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _API_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})")
+#: Texts this short are interned when frozen: keys and values such as statuses, model names and workspace ids
+#: repeat in every answer, and a triggerer keeps the last answer of each of thousands of waits.
+_INTERN_CHARS = 64
+_MISSING = object()
 
 
 class FrozenDict(Mapping[str, Any]):
@@ -30,7 +35,7 @@ class FrozenDict(Mapping[str, Any]):
     _data: dict[str, Any]
 
     def __init__(self, data: Mapping[str, Any] | None = None) -> None:
-        object.__setattr__(self, "_data", {str(k): freeze(v) for k, v in (data or {}).items()})
+        object.__setattr__(self, "_data", {_key(k): freeze(v) for k, v in (data or {}).items()})
 
     def __getitem__(self, key: str) -> Any:
         return self._data[key]
@@ -60,10 +65,16 @@ class FrozenDict(Mapping[str, Any]):
         return hash(tuple(sorted(self._data.items(), key=lambda item: item[0])))
 
 
+def _key(key: Any) -> str:
+    return sys.intern(key) if type(key) is str else str(key)
+
+
 def freeze(value: Any) -> Any:
-    """A read-only copy of a JSON value: objects become :class:`FrozenDict`, arrays tuples."""
+    """A read-only copy of a JSON value: objects become :class:`FrozenDict`, arrays tuples (short texts interned)."""
     kind = type(value)
-    if kind is str or kind is int or kind is float or kind is bool or value is None:  # the common case, first
+    if kind is str:
+        return sys.intern(value) if len(value) <= _INTERN_CHARS else value
+    if kind is int or kind is float or kind is bool or value is None:  # the common case, first
         return value
     if kind is FrozenDict:
         return value
@@ -72,6 +83,31 @@ def freeze(value: Any) -> Any:
     if kind is list or kind is tuple or isinstance(value, (list, tuple)):
         return tuple(freeze(v) for v in value)
     return value
+
+
+def is_frozen_copy(frozen: Any, plain: Any) -> bool:
+    """True when ``frozen`` is what :func:`freeze` makes of ``plain`` (JSON as decoded): the same answer again.
+
+    Types must match too (``1`` is not ``True`` nor ``1.0``); a NaN never matches (it is not equal to itself)."""
+    kind = type(plain)
+    if kind is dict:
+        if type(frozen) is not FrozenDict:
+            return False
+        data = frozen._data
+        if len(data) != len(plain):
+            return False
+        for key, value in plain.items():
+            held = data.get(key, _MISSING)
+            item = type(value)
+            if item is str or item is int or item is float or item is bool or value is None:  # inline: most values
+                if type(held) is not item or held != value:
+                    return False
+            elif not is_frozen_copy(held, value):
+                return False
+        return True
+    if kind is list:
+        return type(frozen) is tuple and len(frozen) == len(plain) and all(map(is_frozen_copy, frozen, plain))
+    return type(frozen) is kind and frozen == plain
 
 
 def thaw(value: Any) -> Any:

@@ -17,6 +17,7 @@ from airflow_provider_dashscope.exceptions import InvalidResponseError
 from airflow_provider_dashscope.models._fields import (
     FrozenDict,
     fields_from_api,
+    is_frozen_copy,
     opt_int,
     parse_api_time,
     thaw,
@@ -119,9 +120,26 @@ class FineTuneJob:
 
     @classmethod
     def from_api(
-        cls, output: Any, request_id: str | None = None, *, time_zone: str = DEFAULT_API_TIME_ZONE
+        cls,
+        output: Any,
+        request_id: str | None = None,
+        *,
+        time_zone: str = DEFAULT_API_TIME_ZONE,
+        unchanged_from: FineTuneJob | None = None,
     ) -> FineTuneJob:
-        """Build a job from a response's ``output``; raise :class:`InvalidResponseError` if it is not a job."""
+        """Build a job from a response's ``output``; raise :class:`InvalidResponseError` if it is not a job.
+
+        :param unchanged_from: A job read before in the same ``time_zone`` (the previous poll of a wait). When
+            ``output`` is the answer it was read from, that job is returned with this ``request_id`` instead of
+            reading every field again: most polls of a job find it unchanged.
+        """
+        if (
+            unchanged_from is not None
+            and type(output) is dict
+            and output.get("status") == unchanged_from.status_text  # the status first: it is what changes
+            and is_frozen_copy(unchanged_from.raw, output)
+        ):
+            return unchanged_from._with_request_id(request_id)
         if not isinstance(output, Mapping):
             raise _bad(f"expected a fine-tune job object in 'output', got {type(output).__name__}", request_id)
         job_id = output.get("job_id")
@@ -142,6 +160,15 @@ class FineTuneJob:
                 raw=raw,
             )
         )
+
+    def _with_request_id(self, request_id: str | None) -> FineTuneJob:
+        """This job as another answer's (a copy of its fields: no field is read or converted again)."""
+        if request_id == self.request_id:
+            return self
+        job = object.__new__(type(self))
+        job.__dict__.update(self.__dict__)
+        job.__dict__["request_id"] = request_id
+        return job
 
     def summary(self) -> dict[str, Any]:
         """A small JSON-safe dict for XCom and trigger events; never the raw response."""

@@ -100,6 +100,24 @@ def parse_job(output: Any, request_id: str | None, config: ClientConfig) -> Fine
     return FineTuneJob.from_api(output, request_id, time_zone=config.time_zone)
 
 
+class JobPoll:
+    """What a wait sends and reads at every poll of one job, made once per wait: the request, and the job of the
+    previous answer, handed back (with the new request id) while the answer stays the same."""
+
+    __slots__ = ("last", "request")
+
+    def __init__(self, job_id: str) -> None:
+        self.request = get_job_request(job_id)
+        self.last: FineTuneJob | None = None
+
+    def parse(self, output: Any, request_id: str | None, config: ClientConfig) -> FineTuneJob:
+        from airflow_provider_dashscope.models import FineTuneJob
+
+        job = FineTuneJob.from_api(output, request_id, time_zone=config.time_zone, unchanged_from=self.last)
+        self.last = job
+        return job
+
+
 def parse_page(output: Any, request_id: str | None, config: ClientConfig) -> FineTuneJobPage:
     from airflow_provider_dashscope.models import FineTuneJobPage
 

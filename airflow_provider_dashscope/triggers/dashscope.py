@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
+import types
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.utils.log.logging_mixin import LoggingMixin
 
 # Imported here, not inside run(): an import on the triggerer's event loop would block every other trigger.
 from airflow_provider_dashscope._arguments import (
@@ -27,7 +29,7 @@ from airflow_provider_dashscope._coalescing import SharedRequests, shared_reques
 from airflow_provider_dashscope.exceptions import UnsupportedOperationError
 from airflow_provider_dashscope.hooks.dashscope import CONFIG_CACHE_SECONDS, DashScopeHook
 from airflow_provider_dashscope.models import FineTuneJob
-from airflow_provider_dashscope.resources.fine_tunes import validate_job_id
+from airflow_provider_dashscope.resources.fine_tunes import JobPoll, validate_job_id
 from airflow_provider_dashscope.wait.drivers import run_async
 from airflow_provider_dashscope.wait.events import WaitEvent
 from airflow_provider_dashscope.wait.fine_tunes import FINE_TUNE_JOB
@@ -75,6 +77,13 @@ class DashScopeWaitTrigger(BaseTrigger, Generic[R]):
         self.cancel_on_kill = bool(cancel_on_kill)
         self.started_at = float(started_at) if started_at is not None else time.time()
         self.last_status = last_status
+
+    @property
+    def log(self) -> Any:
+        """The trigger class's logger, shared by all its waits (Airflow makes one per instance, about 1 KB each once
+        used, and a triggerer holds thousands of waits; it tells their lines apart by the context it binds around
+        each trigger's run, not by the logger)."""
+        return _class_logger(type(self))
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -174,6 +183,15 @@ class DashScopeWaitTrigger(BaseTrigger, Generic[R]):
         self.log.info("Requested cancellation of %s %s because the task was killed.", kind.lower(), self.resource_id)
 
 
+@functools.cache
+def _class_logger(cls: type[BaseTrigger]) -> Any:
+    """The logger Airflow would give an instance of ``cls`` (named after the class), made once per class."""
+    holder = types.SimpleNamespace(
+        _log=None, _log_config_logger_name=cls._log_config_logger_name, _logger_name=cls._logger_name
+    )
+    return LoggingMixin._get_log(holder, cls)
+
+
 def _poll_hook(conn_id: str, now: float | None = None) -> DashScopeHook:
     """The hook the waits on this event loop poll through (one attempt per request): one per connection for the
     waits started within :data:`~..hooks.dashscope.CONFIG_CACHE_SECONDS` of each other, so a triggerer holding
@@ -256,6 +274,7 @@ class DashScopeFineTuneJobTrigger(DashScopeWaitTrigger[FineTuneJob]):
     def __init__(self, job_id: str, log_training_progress: bool = True, **kwargs: Any) -> None:
         super().__init__(validate_job_id(job_id), **kwargs)
         self.log_training_progress = bool(log_training_progress)
+        self._poll: JobPoll | None = None  # made at the first poll (a trigger is also built to be serialized)
 
     @property
     def job_id(self) -> str:
@@ -265,7 +284,10 @@ class DashScopeFineTuneJobTrigger(DashScopeWaitTrigger[FineTuneJob]):
         return {"log_training_progress": self.log_training_progress}
 
     async def _fetch(self, hook: DashScopeHook) -> FineTuneJob:
-        return await hook.aget_fine_tune_job(self.resource_id)
+        poll = self._poll
+        if poll is None:
+            poll = self._poll = JobPoll(self.resource_id)
+        return await hook.apoll_fine_tune_job(poll)
 
     def _progress(self) -> TrainingProgress | None:
         if not self.log_training_progress:
