@@ -52,7 +52,7 @@ class StreamedBody(Protocol):
     def __iter__(self) -> Iterator[bytes]: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a wait keeps its poll's request
 class ApiRequest:
     """One API call, before any I/O.
 

@@ -133,12 +133,7 @@ class FineTuneJob:
             ``output`` is the answer it was read from, that job is returned with this ``request_id`` instead of
             reading every field again: most polls of a job find it unchanged.
         """
-        if (
-            unchanged_from is not None
-            and type(output) is dict
-            and output.get("status") == unchanged_from.status_text  # the status first: it is what changes
-            and is_frozen_copy(unchanged_from.raw, output)
-        ):
+        if unchanged_from is not None and type(output) is dict and is_frozen_copy(unchanged_from.raw, output):
             return unchanged_from._with_request_id(request_id)
         if not isinstance(output, Mapping):
             raise _bad(f"expected a fine-tune job object in 'output', got {type(output).__name__}", request_id)

@@ -138,13 +138,7 @@ class DashScopeWaitTrigger(BaseTrigger, Generic[R]):
             except Exception:  # the first poll meets the same error and ends the wait with it
                 config = None
             else:
-                self.log.info(
-                    "Waiting for %s %s (polling every %g s): %s",
-                    self.policy.kind.lower(),
-                    self.resource_id,
-                    self.poll_interval,
-                    self._console_url(hook),
-                )
+                self._log_start(hook)
             progress = self._progress()
             machine: WaitMachine[R] = WaitMachine(
                 self.policy,
@@ -168,6 +162,17 @@ class DashScopeWaitTrigger(BaseTrigger, Generic[R]):
             )
         finally:
             shared.release(group)
+
+    def _log_start(self, hook: DashScopeHook) -> None:
+        # Logged from this plain function, not from the wait's coroutine: Airflow's log processors look up the
+        # caller's frame, and a frame object made for a coroutine stays with it for the whole wait (~300 B).
+        self.log.info(
+            "Waiting for %s %s (polling every %g s): %s",
+            self.policy.kind.lower(),
+            self.resource_id,
+            self.poll_interval,
+            self._console_url(hook),
+        )
 
     async def on_kill(self) -> None:
         """Cancel the resource's work when a user kills the deferred task (Airflow 3.3+); never on a restart."""
