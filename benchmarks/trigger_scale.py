@@ -28,9 +28,11 @@ seconds of the waiting process per 1,000 status polls; resident memory per wait 
 before the waits started: what the waits and their connections hold once running; each TLS connection keeps a
 read buffer of its own, so the count of open connections weighs on it); lag p99 of a 10 ms ticker (on the event
 loop; for the thread pool, of a thread); status polls done (counted by the emulator) against the polls intended
-(waits x seconds / poll interval); and how busy the emulator process was (its CPU seconds per second: near 100 %
-it, not the side measured, limits the polls done). Each figure is the median of ``--repeats`` runs, the sides
-back to back.
+(waits x seconds / poll interval); how busy the emulator process was (its CPU seconds per second: near 100 %
+it, not the side measured, limits the polls done); and the machine's 1-minute load average as the window closed
+(on a shared machine, other work takes CPU from both). Each figure is the median of ``--repeats`` runs, the sides
+back to back; "each run" gives the CPU ratio of every repeat against the floor run just before it, so the spread
+shows how much the noise moved it.
 
     python benchmarks/trigger_scale.py --waits 1000 5000 --poll-interval 5 --seconds 40 --repeats 3
     python benchmarks/trigger_scale.py --plain-http --sides floor provider --waits 1000 5000 --seconds 30
@@ -277,7 +279,15 @@ def _result(ids: list[str], args: Any, window: Window, closed: dict, grown: int,
         "lag_p99_ms": 1000
         * percentile([lag for at, lag in probe.samples if window.started <= at < window.closed_at], 0.99),
         "emulator_busy": closed["emulator_busy"],
+        "load": os.getloadavg()[0],  # the machine's 1-minute load average as the window closed
     }
+
+
+def _ratio_range(side_runs: list[dict], floor_runs: list[dict]) -> str:
+    """The CPU ratio of each repeat (a side and the floor measured back to back): how far the noise moves it."""
+    pairs = zip(side_runs, floor_runs, strict=True)
+    ratios = sorted(run["cpu_per_1000"] / floor["cpu_per_1000"] for run, floor in pairs)
+    return f"x{ratios[0]:.2f}" if len(ratios) == 1 else f"x{ratios[0]:.2f} to x{ratios[-1]:.2f}"
 
 
 def child(args: argparse.Namespace) -> dict:
@@ -346,11 +356,14 @@ def main() -> int:
                 results = {side: median_of(runs[side]) for side in sides}
                 floor = results.get("floor")
                 for side, r in results.items():
+                    done = f"{r['polls']:,.0f} / {r['intended']:,.0f} ({100 * r['polls'] / r['intended']:.1f}%)"
                     rows.append([
-                        waits, side, f"{r['polls']:,.0f} / {r['intended']:,} ({100 * r['polls'] / r['intended']:.1f}%)",
+                        waits, side, done,
                         f"{r['log_reads']:,.0f}", r["cpu_per_1000"],
                         ratio(r["cpu_per_1000"], floor["cpu_per_1000"]) if floor else "-",
+                        _ratio_range(runs[side], runs["floor"]) if floor else "-",
                         f"{r['kb_per_wait']:.1f} KB", f"{r['lag_p99_ms']:.1f} ms", f"{100 * r['emulator_busy']:.0f}%",
+                        f"{r['load']:.1f}",
                     ])  # fmt: skip
     print(
         markdown_table(
@@ -361,9 +374,11 @@ def main() -> int:
                 "log reads",
                 "CPU s / 1,000 polls",
                 "vs floor",
+                "vs floor, each run",
                 "memory per wait",
                 "lag p99",
                 "emulator CPU",
+                "load",
             ],
             rows,
         )
