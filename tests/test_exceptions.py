@@ -108,7 +108,7 @@ def test_the_job_id_keyword_is_still_accepted_with_a_deprecation_warning() -> No
 # 403 is not 401
 # ----------------------------------------------------------------------------------------------------------------
 def test_a_403_is_permission_denied_distinct_from_a_bad_key_yet_caught_as_before() -> None:
-    from airflow_provider_dashscope._answers import error_class
+    from airflow_provider_dashscope._http.api_response import error_class
 
     assert error_class(401, None) is exceptions.AuthenticationError
     assert error_class(401, "InvalidApiKey") is exceptions.AuthenticationError
@@ -156,7 +156,7 @@ def test_each_row_of_the_table_gives_its_kind_a_class_per_bad_end(kind: str) -> 
 
 @pytest.mark.parametrize("cls", [row.not_found for row in exceptions.WAIT_ERRORS.values()], ids=str)
 def test_one_except_not_found_error_catches_a_missing_resource_wherever_it_is_raised(cls) -> None:
-    from airflow_provider_dashscope._answers import error_class
+    from airflow_provider_dashscope._http.api_response import error_class
 
     from_the_hook = error_class(404, "NotFound")("Not found!", status_code=404, code="NotFound", resource_id="x-1")
     from_a_wait = cls.about("x-1", "req-404")
