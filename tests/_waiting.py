@@ -252,7 +252,7 @@ def event_from_trigger(emu: EmulatorThread, kind: str, job_id: str = "ft-2024112
     """Run the real trigger against ``emu`` (wall clock) until it fires; set up the job so it fires ``kind``."""
     import asyncio
 
-    from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+    from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 
     kwargs: dict[str, Any] = {"poll_interval": 0.02}
     if kind == "success":

@@ -15,7 +15,7 @@ from airflow_provider_dashscope._arguments import (
     check_max_failures,
     check_seconds,
 )
-from airflow_provider_dashscope.wait.task import R, ResourceWaitMixin
+from airflow_provider_dashscope.tasks.wait import R, ResourceWaitMixin
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -53,7 +53,7 @@ class ResourceWaitOperator(ResourceWaitMixin[R], BaseOperator):
         """Wait (``wait_for_completion``), or hand on the resource as it is now, without failing on its status."""
         if self.wait_for_completion:
             return self._wait_on(context, resource_id, resource)
-        from airflow_provider_dashscope.wait.events import Outcome
+        from airflow_provider_dashscope.wait.outcomes import Outcome
 
         policy = self.wait_policy
         status = policy.status_of(resource)

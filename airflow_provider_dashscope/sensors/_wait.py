@@ -15,7 +15,7 @@ from airflow_provider_dashscope._arguments import (
     check_max_failures,
     check_seconds,
 )
-from airflow_provider_dashscope.wait.task import R, ResourceWaitMixin
+from airflow_provider_dashscope.tasks.wait import R, ResourceWaitMixin
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context

@@ -107,7 +107,7 @@ def _run(stack: AirflowStack, emulator: EmulatorThread, stack_key: str, tl: Time
         tl.mark(f"{task_id} deferred and polled by the triggerer")
 
     waited_in_the_triggerer(
-        "train", "airflow_provider_dashscope.triggers.dashscope.DashScopeFineTuneJobTrigger", "/fine-tunes/{job_id}"
+        "train", "airflow_provider_dashscope.triggers.fine_tunes.DashScopeFineTuneJobTrigger", "/fine-tunes/{job_id}"
     )
     (file_id,) = state.files.names()
     (job_id,) = state.job_ids()

@@ -149,7 +149,7 @@ def _run_scenario(stack: AirflowStack, emulator: EmulatorThread, stack_key: str,
         what="the trigger to be assigned to the triggerer",
         on_poll=check_not_broken,
     )
-    assert trigger_1[1] == "airflow_provider_dashscope.triggers.dashscope.DashScopeFineTuneJobTrigger", trigger_1
+    assert trigger_1[1] == "airflow_provider_dashscope.triggers.fine_tunes.DashScopeFineTuneJobTrigger", trigger_1
     window_a = time.monotonic()
     wait_for(
         lambda: len(gets(since=window_a)) >= 2,

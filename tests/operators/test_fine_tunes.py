@@ -23,12 +23,12 @@ from airflow_provider_dashscope.exceptions import (
     FineTuneJobNotFoundError,
     FineTuneJobTimeoutError,
 )
-from airflow_provider_dashscope.operators.dashscope import (
+from airflow_provider_dashscope.operators.fine_tunes import (
     DashScopeCreateFineTuneJobOperator,
     DashScopeFineTuneJobLink,
     DashScopeFineTuneJobOperator,
 )
-from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 from airflow_provider_dashscope.wait.fine_tunes import RESULT_KEYS
 from tests._waiting import (
     GET_JOB,

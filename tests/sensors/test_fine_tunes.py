@@ -24,8 +24,8 @@ from airflow_provider_dashscope.exceptions import (
     FineTuneJobFailedError,
     FineTuneJobNotFoundError,
 )
-from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
-from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+from airflow_provider_dashscope.sensors.fine_tunes import DashScopeFineTuneJobSensor
+from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 from airflow_provider_dashscope.wait.fine_tunes import RESULT_KEYS
 from tests._waiting import GET_JOB, FakeTime, cancels, event_from_trigger, gets, make_context, seed
 
