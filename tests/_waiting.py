@@ -157,9 +157,7 @@ class Logs:
     structlog_entries: list = field(default_factory=list)
 
     def lines(self, level: str | None = None) -> list[str]:
-        found = [
-            r.getMessage() for r in self.caplog.records if level is None or r.levelname.lower() == level.lower()
-        ]
+        found = [r.getMessage() for r in self.caplog.records if level is None or r.levelname.lower() == level.lower()]
         for entry in self.structlog_entries:
             if level is None or str(entry.get("log_level", "")).lower() == level.lower():
                 found.append(str(entry.get("event", "")))

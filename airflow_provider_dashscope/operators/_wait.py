@@ -15,6 +15,7 @@ from airflow_provider_dashscope._arguments import (
     check_max_failures,
     check_seconds,
 )
+from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
 from airflow_provider_dashscope.tasks.wait import R, ResourceWaitMixin
 
 if TYPE_CHECKING:
@@ -29,7 +30,7 @@ class ResourceWaitOperator(ResourceWaitMixin[R], BaseOperator):
     def __init__(
         self,
         *,
-        dashscope_conn_id: str = "dashscope_default",
+        dashscope_conn_id: str = DEFAULT_CONN_ID,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = DEFAULT_POLL_INTERVAL,

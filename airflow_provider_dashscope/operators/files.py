@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_dashscope._arguments import is_templated
+from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
 from airflow_provider_dashscope._training_file import MAX_FILE_BYTES, LocalFile, check_purpose, inspect_file
 from airflow_provider_dashscope.exceptions import DashScopeConfigError, TrainingFileError
 from airflow_provider_dashscope.resources.files import check_description
@@ -77,7 +78,7 @@ class DashScopeUploadFileOperator(BaseOperator):
         path: Any,
         purpose: str = "fine-tune",
         description: str | None = None,
-        dashscope_conn_id: str = "dashscope_default",
+        dashscope_conn_id: str = DEFAULT_CONN_ID,
         reuse_on_retry: bool = True,
         **kwargs: Any,
     ) -> None:

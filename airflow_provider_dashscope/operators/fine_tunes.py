@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from datetime import timedelta
@@ -13,6 +12,7 @@ from airflow_provider_dashscope.links import DashScopeFineTuneJobLink
 from airflow_provider_dashscope.operators._wait import ResourceWaitOperator
 from airflow_provider_dashscope.resources.fine_tunes import create_job_request
 from airflow_provider_dashscope.tasks.fine_tunes import FineTuneJobWaitMixin
+from airflow_provider_dashscope.tasks.identity import run_start, task_instance_token, try_number
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -151,11 +151,7 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
         self._job_id: str | None = None
 
     def _default_job_name(self, context: Context) -> str:
-        ti = context["ti"]
-        run_id = getattr(ti, "run_id", None) or str(context.get("run_id"))
-        map_index = getattr(ti, "map_index", -1)
-        token = hashlib.sha1(f"{ti.dag_id}\n{ti.task_id}\n{run_id}\n{map_index}".encode()).hexdigest()[:12]
-        return f"{_NAME_UNSAFE.sub('-', ti.task_id)[:40]}-{token}"
+        return f"{_NAME_UNSAFE.sub('-', context['ti'].task_id)[:40]}-{task_instance_token(context)}"
 
     def execute(self, context: Context) -> dict[str, Any]:
         job_name = self.job_name or self._default_job_name(context)
@@ -182,17 +178,16 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
     def _find_earlier_job(self, context: Context, hook: DashScopeHook, job_name: str) -> FineTuneJob | None:
         from airflow_provider_dashscope.models import JobStatus
 
-        try_number = getattr(context["ti"], "try_number", 1) or 1
-        if try_number <= 1:
+        if try_number(context) <= 1:
             return None
-        run_start = getattr(context.get("dag_run"), "start_date", None)
+        started = run_start(context)
         # Jobs created before the DAG run started cannot be an earlier try's. The margin covers clock skew and a
         # wrong guess of the zone the API's zone-less create_time is in.
-        created_after = run_start - timedelta(days=1) if run_start is not None else None
+        created_after = started - timedelta(days=1) if started is not None else None
         jobs = hook.iter_fine_tune_jobs(page_size=100, model=self.model, created_after=created_after)
         # The default name is unique to this task instance; a name the DAG author chose may repeat from run to
         # run, so then only a job created since this DAG run started can be an earlier try's.
-        started_after = run_start - timedelta(minutes=5) if (self.job_name and run_start is not None) else None
+        started_after = started - timedelta(minutes=5) if (self.job_name and started is not None) else None
         for seen, job in enumerate(jobs):
             if seen >= self.REATTACH_SCAN_LIMIT:
                 break

@@ -17,7 +17,6 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-# Imported here, not inside run(): an import on the triggerer's event loop would block every other trigger.
 from airflow_provider_dashscope._arguments import (
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
     DEFAULT_POLL_INTERVAL,
@@ -26,6 +25,9 @@ from airflow_provider_dashscope._arguments import (
 )
 from airflow_provider_dashscope._http.async_transport import loop_cache, shared_session
 from airflow_provider_dashscope._http.coalescing import SharedRequests, shared_requests
+
+# Imported here, not inside run(): an import on the triggerer's event loop would block every other trigger.
+from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
 from airflow_provider_dashscope.exceptions import UnsupportedOperationError
 from airflow_provider_dashscope.hooks.dashscope import CONFIG_CACHE_SECONDS, DashScopeHook
 from airflow_provider_dashscope.wait.drivers import run_async
@@ -56,7 +58,7 @@ class DashScopeWaitTrigger(BaseTrigger, Generic[R]):
     def __init__(
         self,
         resource_id: str,
-        dashscope_conn_id: str = "dashscope_default",
+        dashscope_conn_id: str = DEFAULT_CONN_ID,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         deadline: float | None = None,
         max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
