@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_dashscope._arguments import check_id_arg, check_rendered_id, is_templated, template_of
-from airflow_provider_dashscope._task_identity import run_start, try_number
 from airflow_provider_dashscope.exceptions import NotFoundError
 from airflow_provider_dashscope.links import DashScopeDeploymentLink
 from airflow_provider_dashscope.operators._wait import ResourceWaitOperator
@@ -20,14 +19,15 @@ from airflow_provider_dashscope.resources.deployments import (
     create_deployment_request,
     validate_model_name,
 )
-from airflow_provider_dashscope.wait.deployment_task import DeploymentWaitMixin
+from airflow_provider_dashscope.tasks.deployments import DeploymentWaitMixin
+from airflow_provider_dashscope.tasks.identity import run_start, try_number
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
     from airflow_provider_dashscope.models import Deployment
-    from airflow_provider_dashscope.wait.events import WaitEvent
+    from airflow_provider_dashscope.wait.outcomes import WaitEvent
     from airflow_provider_dashscope.wait.policy import WaitPolicy
 
 __all__ = ["DashScopeDeleteDeploymentOperator", "DashScopeDeployModelOperator", "DashScopeDeploymentLink"]

@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow_provider_dashscope.links import DashScopeDeploymentLink
 from airflow_provider_dashscope.sensors._wait import ResourceWaitSensor
-from airflow_provider_dashscope.wait.deployment_task import DeploymentWaitMixin
+from airflow_provider_dashscope.tasks.deployments import DeploymentWaitMixin
 
 
 class DashScopeDeploymentSensor(DeploymentWaitMixin, ResourceWaitSensor):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow_provider_dashscope.exceptions import request_id_note
 from airflow_provider_dashscope.models import FineTuneJob, JobStatus
-from airflow_provider_dashscope.wait.events import JOB_EVENT_KEYS, Outcome
+from airflow_provider_dashscope.wait.outcomes import JOB_EVENT_KEYS, Outcome
 from airflow_provider_dashscope.wait.policy import WaitPolicy
 
 _OUTCOMES = {

@@ -22,11 +22,11 @@ random source are passed in, so every rule can be driven in a test without a soc
 * **Deadline.** Never sleeps past ``deadline`` (epoch seconds); at the deadline the wait ends with a timeout.
 * **Logging.** One INFO line per status change, one WARNING per tolerated failure, one ERROR when giving up: returned
   by :meth:`on_result` as :class:`LogLine` values for the driver's logger.
-* **Progress (optional).** A :class:`Progress` (e.g. :class:`~.training.TrainingProgress`) may ask, between polls,
-  for a read of the resource's log: :class:`FetchLogs`, answered by a :class:`LogSlice` (or the exception) through
-  :meth:`WaitMachine.on_logs`. Such reads are best effort: their failures never count against the failure budget,
-  never end the wait and never move the poll schedule. After a success seen by a poll the progress may ask for one
-  last read before :class:`Done`.
+* **Progress (optional).** A :class:`Progress` (e.g. :class:`~.progress.TrainingProgress`) may ask, between polls,
+  for a read of the resource's log: :class:`FetchLogs`, answered by a :class:`~.training_log.LogSlice` (or the
+  exception) through :meth:`WaitMachine.on_logs`. Such reads are best effort: their failures never count against the
+  failure budget, never end the wait and never move the poll schedule. After a success seen by a poll the progress
+  may ask for one last read before :class:`Done`.
 
 Where a wait is, is one :class:`~.states.State`; every change of it goes through :func:`.states.transition`, the one
 table of moves.
@@ -41,8 +41,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
-from airflow_provider_dashscope.wait.events import Outcome, WaitEvent
 from airflow_provider_dashscope.wait.failures import Gone, Tolerated, classify
+from airflow_provider_dashscope.wait.outcomes import Outcome, WaitEvent
 from airflow_provider_dashscope.wait.policy import WaitPolicy
 from airflow_provider_dashscope.wait.states import (
     AWAITING_REPORT,
@@ -52,6 +52,7 @@ from airflow_provider_dashscope.wait.states import (
     State,
     transition,
 )
+from airflow_provider_dashscope.wait.training_log import LogSlice
 
 R = TypeVar("R")
 R_contra = TypeVar("R_contra", contravariant=True)
@@ -72,8 +73,8 @@ class Poll:
 @dataclass(frozen=True)
 class FetchLogs:
     """Read the resource's log once (best effort): ``lines`` lines after skipping ``offset``; report the
-    :class:`LogSlice` (or the exception) through :meth:`WaitMachine.on_logs`. ``final``: the read after the wait's
-    success."""
+    :class:`~.training_log.LogSlice` (or the exception) through :meth:`WaitMachine.on_logs`. ``final``: the read
+    after the wait's success."""
 
     offset: int
     lines: int
@@ -103,7 +104,7 @@ class LogLine(NamedTuple):
 
 
 class Progress(Protocol[R_contra]):
-    """What a wait reports about the work behind a resource, from its log (see :mod:`.training`)."""
+    """What a wait reports about the work behind a resource, from its log (see :mod:`.progress`)."""
 
     @property
     def summary_due(self) -> bool:
@@ -118,7 +119,7 @@ class Progress(Protocol[R_contra]):
     def next_read(self) -> FetchLogs | None:
         """The read to make now, if any."""
 
-    def on_logs(self, result: Any, now: float) -> list[LogLine]:
+    def on_logs(self, result: LogSlice | BaseException, now: float) -> list[LogLine]:
         """What a read brought, or the exception it raised."""
 
     def summary(self, resource: R_contra) -> list[LogLine]:
@@ -249,7 +250,7 @@ class WaitMachine(Generic[R]):
             return self._on_error(result, now)
         return self._on_resource(result, now, polled=True)
 
-    def on_logs(self, result: Any, now: float) -> list[LogLine]:
+    def on_logs(self, result: LogSlice | BaseException, now: float) -> list[LogLine]:
         """Take the outcome of the read :meth:`next_action` asked for (never counted as a failure)."""
         self._expect(Input.LOGS, "on_logs() without an outstanding read")
         assert self.progress is not None  # a read is only asked for by a progress

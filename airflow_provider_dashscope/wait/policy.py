@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from airflow_provider_dashscope.exceptions import WAIT_ERRORS, DashScopeError
-from airflow_provider_dashscope.wait.events import EventKeys, Outcome, WaitEvent
+from airflow_provider_dashscope.wait.outcomes import EventKeys, Outcome, WaitEvent
 
 R = TypeVar("R")
 

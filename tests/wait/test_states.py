@@ -10,6 +10,7 @@ from airflow_provider_dashscope.exceptions import ServiceUnavailableError
 from airflow_provider_dashscope.models import FineTuneJob
 from airflow_provider_dashscope.wait.fine_tunes import FINE_TUNE_JOB
 from airflow_provider_dashscope.wait.machine import Done, FetchLogs, Poll, Sleep, WaitMachine
+from airflow_provider_dashscope.wait.progress import TrainingProgress
 from airflow_provider_dashscope.wait.states import (
     AWAITING_REPORT,
     TRANSITIONS,
@@ -18,7 +19,7 @@ from airflow_provider_dashscope.wait.states import (
     State,
     transition,
 )
-from airflow_provider_dashscope.wait.training import LogSlice, TrainingProgress
+from airflow_provider_dashscope.wait.training_log import LogSlice
 
 JOB_ID = "ft-202410291653-1c7f"
 T0 = 1_000_000.0

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dashscope.links import XCOM_DEPLOYMENT_URL
 from airflow_provider_dashscope.resources.deployments import DEPLOYED_MODEL_HINT, validate_deployed_model
-from airflow_provider_dashscope.wait.task import ResourceWaitMixin
+from airflow_provider_dashscope.tasks.wait import ResourceWaitMixin
 
 if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger

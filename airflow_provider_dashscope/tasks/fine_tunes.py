@@ -6,17 +6,18 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dashscope.links import XCOM_JOB_URL
 from airflow_provider_dashscope.resources.fine_tunes import JOB_ID_HINT, validate_job_id
-from airflow_provider_dashscope.wait.task import ResourceWaitMixin
+from airflow_provider_dashscope.tasks.wait import ResourceWaitMixin
 
 if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger
 
     from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
     from airflow_provider_dashscope.models import FineTuneJob
-    from airflow_provider_dashscope.wait.events import WaitEvent
     from airflow_provider_dashscope.wait.machine import FetchLogs
+    from airflow_provider_dashscope.wait.outcomes import WaitEvent
     from airflow_provider_dashscope.wait.policy import WaitPolicy
-    from airflow_provider_dashscope.wait.training import LogSlice, TrainingProgress
+    from airflow_provider_dashscope.wait.progress import TrainingProgress
+    from airflow_provider_dashscope.wait.training_log import LogSlice
 
 
 class FineTuneJobWaitMixin(ResourceWaitMixin["FineTuneJob"]):
@@ -46,12 +47,13 @@ class FineTuneJobWaitMixin(ResourceWaitMixin["FineTuneJob"]):
     def _progress(self, resource_id: str) -> TrainingProgress | None:
         if not self.log_training_progress:
             return None
-        from airflow_provider_dashscope.wait.training import TrainingProgress, every_polls_setting
+        from airflow_provider_dashscope._settings import every_polls_setting
+        from airflow_provider_dashscope.wait.progress import TrainingProgress
 
         return TrainingProgress(resource_id, every_polls=every_polls_setting())
 
     def _fetch_logs(self, hook: DashScopeHook, resource_id: str, read: FetchLogs) -> LogSlice:
-        from airflow_provider_dashscope.wait.training import LogSlice
+        from airflow_provider_dashscope.wait.training_log import LogSlice
 
         logs = hook.get_fine_tune_job_logs(resource_id, offset=read.offset, line=read.lines)
         return LogSlice(read.offset, logs.total, logs.lines)
@@ -62,7 +64,7 @@ class FineTuneJobWaitMixin(ResourceWaitMixin["FineTuneJob"]):
     def _make_trigger(
         self, resource_id: str, *, deadline: float | None, started_at: float, last_status: str | None
     ) -> BaseTrigger:
-        from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+        from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 
         return DashScopeFineTuneJobTrigger(
             job_id=resource_id,

@@ -23,9 +23,10 @@ if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger
 
     from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
-    from airflow_provider_dashscope.wait.events import WaitEvent
     from airflow_provider_dashscope.wait.machine import FetchLogs, Progress, WaitMachine
+    from airflow_provider_dashscope.wait.outcomes import WaitEvent
     from airflow_provider_dashscope.wait.policy import WaitPolicy
+    from airflow_provider_dashscope.wait.training_log import LogSlice
 
 R = TypeVar("R")
 
@@ -89,7 +90,7 @@ class ResourceWaitMixin(Generic[R]):
         """Reads of the resource's log while waiting on the worker (``None``: none)."""
         return None
 
-    def _fetch_logs(self, hook: DashScopeHook, resource_id: str, read: FetchLogs) -> Any:
+    def _fetch_logs(self, hook: DashScopeHook, resource_id: str, read: FetchLogs) -> LogSlice:
         raise NotImplementedError
 
     def _on_failed(self, event: WaitEvent) -> None:
@@ -167,7 +168,7 @@ class ResourceWaitMixin(Generic[R]):
 
     @staticmethod
     def _not_found(resource_id: str, error: NotFoundError) -> WaitEvent:
-        from airflow_provider_dashscope.wait.events import Outcome, WaitEvent
+        from airflow_provider_dashscope.wait.outcomes import Outcome, WaitEvent
 
         return WaitEvent(Outcome.ERROR, resource_id, str(error), http_status=404, request_id=error.request_id)
 
@@ -217,7 +218,7 @@ class ResourceWaitMixin(Generic[R]):
         return self._complete(context, event)
 
     def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
-        from airflow_provider_dashscope.wait.events import WaitEvent
+        from airflow_provider_dashscope.wait.outcomes import WaitEvent
 
         self.pushed_console_url = None  # pushed by the run that deferred
         return self._complete(context, WaitEvent.from_payload(event, self.wait_policy.event_keys))
@@ -235,7 +236,7 @@ class ResourceWaitMixin(Generic[R]):
         return result
 
     def _fail(self, context: Context, event: WaitEvent) -> NoReturn:
-        from airflow_provider_dashscope.wait.events import Outcome
+        from airflow_provider_dashscope.wait.outcomes import Outcome
 
         if event.resource_status is not None:
             self._push(context, "status", event.resource_status)
@@ -254,7 +255,7 @@ class ResourceWaitMixin(Generic[R]):
 
     def _say_why_retries_are_skipped(self, context: Context, event: WaitEvent) -> None:
         """One line naming the retries a final failure skips, and why (Airflow itself says nothing)."""
-        from airflow_provider_dashscope.wait.events import Outcome
+        from airflow_provider_dashscope.wait.outcomes import Outcome
 
         ti = context["ti"]
         try_number = getattr(ti, "try_number", None) or 1
