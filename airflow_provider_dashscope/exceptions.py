@@ -4,6 +4,10 @@ Everything derives from :class:`DashScopeError`, an ``AirflowException``. Errors
 ``status_code``, ``code``, ``message`` and ``request_id`` so a user can quote them to support; none of them ever
 holds a request header or the API key. Every exception survives a pickle round trip with its fields (Airflow
 pickles exceptions when they cross processes).
+
+A wait on a resource that ended badly raises a :class:`ResourceWaitError` (kind, resource id, last status): failed,
+cancelled, not found (also a :class:`NotFoundError`) or timed out, one concrete class per kind of resource, all in
+one table, :data:`WAIT_ERRORS`.
 """
 
 from __future__ import annotations
