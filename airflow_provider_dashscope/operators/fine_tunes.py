@@ -11,7 +11,7 @@ from airflow_provider_dashscope.exceptions import DashScopeConfigError, DashScop
 from airflow_provider_dashscope.links import DashScopeFineTuneJobLink
 from airflow_provider_dashscope.operators._wait import ResourceWaitOperator
 from airflow_provider_dashscope.resources.fine_tunes import create_job_request
-from airflow_provider_dashscope.tasks.fine_tunes import FineTuneJobWaitMixin
+from airflow_provider_dashscope.tasks.fine_tunes import FINE_TUNE_JOB_WAIT
 from airflow_provider_dashscope.tasks.identity import run_start, task_instance_token, try_number
 
 if TYPE_CHECKING:
@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 __all__ = ["DashScopeCreateFineTuneJobOperator", "DashScopeFineTuneJobLink", "DashScopeFineTuneJobOperator"]
 
 
-class _FineTuneJobWaitOperator(FineTuneJobWaitMixin, ResourceWaitOperator["FineTuneJob"]):
+class _FineTuneJobWaitOperator(ResourceWaitOperator["FineTuneJob"]):
     """What the two operators share: the training-progress switch and the asset event of the model."""
 
+    resource = FINE_TUNE_JOB_WAIT
     operator_extra_links = (DashScopeFineTuneJobLink(),)
 
     def __init__(self, *, log_training_progress: bool = True, **kwargs: Any) -> None:

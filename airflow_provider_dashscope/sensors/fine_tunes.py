@@ -7,10 +7,10 @@ from typing import Any
 
 from airflow_provider_dashscope.links import DashScopeFineTuneJobLink
 from airflow_provider_dashscope.sensors._wait import ResourceWaitSensor
-from airflow_provider_dashscope.tasks.fine_tunes import FineTuneJobWaitMixin
+from airflow_provider_dashscope.tasks.fine_tunes import FINE_TUNE_JOB_WAIT
 
 
-class DashScopeFineTuneJobSensor(FineTuneJobWaitMixin, ResourceWaitSensor):
+class DashScopeFineTuneJobSensor(ResourceWaitSensor):
     """
     Wait until a fine-tune job is SUCCEEDED (success), FAILED or CANCELED (the task fails without retries).
 
@@ -33,6 +33,7 @@ class DashScopeFineTuneJobSensor(FineTuneJobWaitMixin, ResourceWaitSensor):
         ``True``). Best effort: a failed read never fails the task.
     """
 
+    resource = FINE_TUNE_JOB_WAIT
     template_fields: Sequence[str] = ("job_id", "dashscope_conn_id")
     operator_extra_links = (DashScopeFineTuneJobLink(),)
 

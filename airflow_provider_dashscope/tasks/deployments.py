@@ -1,60 +1,59 @@
-"""What every task that waits on a deployment shares: the deploy operator, the sensor and the delete operator."""
+"""What a task that waits on a deployment needs to know of it: :data:`DEPLOYMENT_WAIT` (until it serves) and
+:data:`DEPLOYMENT_DELETION_WAIT` (until it is gone)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from airflow_provider_dashscope.links import XCOM_DEPLOYMENT_URL
 from airflow_provider_dashscope.resources.deployments import DEPLOYED_MODEL_HINT, validate_deployed_model
-from airflow_provider_dashscope.tasks.wait import ResourceWaitMixin
+from airflow_provider_dashscope.tasks.wait import WaitSpec
 
 if TYPE_CHECKING:
-    from airflow.triggers.base import BaseTrigger
-
-    from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
     from airflow_provider_dashscope.models import Deployment
+    from airflow_provider_dashscope.triggers.deployments import (
+        DashScopeDeploymentDeletionTrigger,
+        DashScopeDeploymentTrigger,
+    )
     from airflow_provider_dashscope.wait.policy import WaitPolicy
 
 
-class DeploymentWaitMixin(ResourceWaitMixin["Deployment"]):
-    """Waits until the deployment is RUNNING (:data:`~.deployments.DEPLOYMENT_RUNNING`); the delete operator
-    overrides the policy and the trigger to wait until it is gone."""
+def _running() -> WaitPolicy[Deployment]:
+    from airflow_provider_dashscope.wait.deployments import DEPLOYMENT_RUNNING
 
-    id_field = "deployed_model"
-    id_hint = DEPLOYED_MODEL_HINT
-    url_xcom_key = XCOM_DEPLOYMENT_URL
-    #: The trigger's class path, imported only when the task defers.
-    trigger_class = "airflow_provider_dashscope.triggers.deployments.DashScopeDeploymentTrigger"
-    deployed_model: Any
+    return DEPLOYMENT_RUNNING
 
-    @property
-    def wait_policy(self) -> WaitPolicy[Deployment]:
-        from airflow_provider_dashscope.wait.deployments import DEPLOYMENT_RUNNING
 
-        return DEPLOYMENT_RUNNING
+def _deleted() -> WaitPolicy[Deployment]:
+    from airflow_provider_dashscope.wait.deployments import DEPLOYMENT_DELETED
 
-    def _validate_id(self, value: Any) -> str:
-        return validate_deployed_model(value)
+    return DEPLOYMENT_DELETED
 
-    def _fetch(self, hook: DashScopeHook, resource_id: str) -> Deployment:
-        return hook.get_deployment(resource_id)
 
-    def _console_url(self, resource_id: str) -> str:
-        return self.hook.deployment_console_url(resource_id)
+def _trigger() -> type[DashScopeDeploymentTrigger]:
+    from airflow_provider_dashscope.triggers.deployments import DashScopeDeploymentTrigger
 
-    def _make_trigger(
-        self, resource_id: str, *, deadline: float | None, started_at: float, last_status: str | None
-    ) -> BaseTrigger:
-        import importlib
+    return DashScopeDeploymentTrigger
 
-        module, _, name = self.trigger_class.rpartition(".")
-        trigger: BaseTrigger = getattr(importlib.import_module(module), name)(
-            deployed_model=resource_id,
-            dashscope_conn_id=self.dashscope_conn_id,
-            poll_interval=self.poll_interval,
-            deadline=deadline,
-            max_consecutive_failures=self.max_consecutive_failures,
-            started_at=started_at,
-            last_status=last_status,
-        )
-        return trigger
+
+def _deletion_trigger() -> type[DashScopeDeploymentDeletionTrigger]:
+    from airflow_provider_dashscope.triggers.deployments import DashScopeDeploymentDeletionTrigger
+
+    return DashScopeDeploymentDeletionTrigger
+
+
+#: A deployment, waited on until it is RUNNING (or in a status from which it does not become RUNNING).
+DEPLOYMENT_WAIT: WaitSpec[Deployment] = WaitSpec(
+    id_field="deployed_model",
+    id_hint=DEPLOYED_MODEL_HINT,
+    url_xcom_key=XCOM_DEPLOYMENT_URL,
+    validate_id=validate_deployed_model,
+    fetch=lambda hook, name: hook.get_deployment(name),
+    console_url=lambda hook, name: hook.deployment_console_url(name),
+    policy=_running,
+    trigger=_trigger,
+)
+
+#: A deployment being deleted, waited on until a get answers 404.
+DEPLOYMENT_DELETION_WAIT: WaitSpec[Deployment] = replace(DEPLOYMENT_WAIT, policy=_deleted, trigger=_deletion_trigger)
