@@ -43,7 +43,7 @@ from _common import (
 
 async def waits(ids: list[str], base_url: str, ca: str | None, args: argparse.Namespace) -> str:
     from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
-    from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+    from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 
     await DashScopeHook().aget_fine_tune_job(ids[0])  # warm up: imports, the connection, the session
     session = floor_session(ca) if args.side == "floor" else None
