@@ -63,11 +63,14 @@ def _borrow(loop: asyncio.AbstractEventLoop) -> _LoopSession:
     return entry
 
 
-async def _give_back(loop: asyncio.AbstractEventLoop, entry: _LoopSession) -> None:
+def _give_back(loop: asyncio.AbstractEventLoop, entry: _LoopSession) -> aiohttp.ClientSession | None:
+    """Give back a borrowed session: the session to close when that was its last user, else ``None`` (a plain
+    function, not a coroutine: every request gives one back)."""
     entry.users -= 1
     if entry.users == 0 and _sessions.get(loop) is entry:
         del _sessions[loop]
-        await entry.session.close()
+        return entry.session
+    return None
 
 
 class _SessionLease:
@@ -82,7 +85,9 @@ class _SessionLease:
         return self.entry.session
 
     async def __aexit__(self, *exc: object) -> None:
-        await _give_back(self.loop, self.entry)
+        unused = _give_back(self.loop, self.entry)
+        if unused is not None:
+            await unused.close()
 
 
 def shared_session() -> AbstractAsyncContextManager[aiohttp.ClientSession]:
@@ -153,7 +158,9 @@ class AsyncTransport:
             retrying = AsyncRetrying(sleep=self.sleep, **retry_kwargs(request, self.config, self.log))
             return await retrying(self._send_once, entry.session, request, parse)
         finally:
-            await _give_back(loop, entry)
+            unused = _give_back(loop, entry)
+            if unused is not None:
+                await unused.close()
 
     async def _send_once(self, session: aiohttp.ClientSession, request: api_request.ApiRequest, parse: Parser[T]) -> T:
         config = self.config
