@@ -180,10 +180,18 @@ def raise_open_files_limit(wanted: int) -> int:
 
 
 # --------------------------------------------------------------------------------------------- child processes
-def run_child(script: Path, args: Sequence[str], *, env: dict[str, str] | None = None, timeout: float = 900) -> Any:
-    """Run ``script`` with ``args`` in a fresh interpreter; the JSON of the last line it prints."""
+def run_child(
+    script: Path,
+    args: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    timeout: float = 900,
+    python: str = sys.executable,
+) -> Any:
+    """Run ``script`` with ``args`` in a fresh interpreter (``python``, by default this one); the JSON of the last
+    line it prints."""
     done = subprocess.run(
-        [sys.executable, str(script), *args],
+        [python, str(script), *args],
         capture_output=True,
         text=True,
         timeout=timeout,

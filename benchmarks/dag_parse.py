@@ -13,21 +13,31 @@ importing the provider, running the file, building the DAG) and ``DagSerializati
 processor sends back). The figures are medians over ``--runs`` fresh processes per side, the sides alternating.
 ``--copies N`` repeats the seven tasks N times in one DAG (per-task cost apart from the one-off import).
 
+By default the children run in this interpreter, on the provider as it is installed here (an editable checkout
+pays its import hook on every module). ``--wheel`` measures what a user's install pays: it builds a wheel of the
+checkout (``uv build``, else ``pip wheel``), installs it with the same Airflow version (the project's constraints
+file) and compiled bytecode into a temporary virtualenv (``uv``, else ``venv`` + ``pip``), and runs the children
+there; each child reports where it imported the provider from, and the run stops if that is not the wheel.
+
     python benchmarks/dag_parse.py --runs 15
     python benchmarks/dag_parse.py --runs 15 --copies 10
+    python benchmarks/dag_parse.py --runs 15 --wheel
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+from importlib import metadata
 from pathlib import Path
 
-from _common import machine_line, markdown_table, median_of, print_result, quiet_stdout, ratio, run_child
+from _common import REPO_ROOT, machine_line, markdown_table, median_of, print_result, quiet_stdout, ratio, run_child
 
 HEADER = """\
 from datetime import datetime, timedelta
@@ -129,13 +139,47 @@ def child(path: str) -> None:
         result[f"{parse}_serialize_ms"] = 1000 * (time.perf_counter() - wall)
     result["tasks"] = len(dag.tasks)
     result["provider_modules"] = sum(1 for name in sys.modules if name.startswith("airflow_provider_dashscope"))
+    provider = sys.modules.get("airflow_provider_dashscope")
+    result["provider_from"] = str(Path(provider.__file__).parent) if provider and provider.__file__ else ""
     print_result(saved, result)
+
+
+def _run(argv: list[str], what: str) -> None:
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=900)
+    if done.returncode != 0:
+        raise SystemExit(f"{what} failed ({done.returncode}): {' '.join(argv)}\n{done.stderr[-3000:]}")
+
+
+def wheel_install(workdir: Path) -> str:
+    """Build a wheel of this checkout and install it, with this Airflow, into a new virtualenv in ``workdir``;
+    return that virtualenv's interpreter."""
+    airflow = metadata.version("apache-airflow")
+    python_minor = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    constraints = REPO_ROOT / "constraints" / f"airflow-{airflow}-py{python_minor}.txt"
+    uv = shutil.which("uv") or next((str(p) for p in [REPO_ROOT / ".tools" / "bin" / "uv"] if p.exists()), None)
+    dist, venv = workdir / "dist", workdir / "venv"
+    if uv:
+        _run([uv, "build", "--wheel", "--quiet", "--out-dir", str(dist), str(REPO_ROOT)], "building the wheel")
+        _run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], "creating the virtualenv")
+        install = [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(venv / "bin" / "python")]
+    else:
+        _run(
+            [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(REPO_ROOT)], "pip wheel"
+        )
+        _run([sys.executable, "-m", "venv", str(venv)], "creating the virtualenv")
+        install = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]  # pip compiles bytecode
+    (wheel,) = dist.glob("*.whl")
+    pins = ["-c", str(constraints)] if constraints.exists() else []
+    print(f"Installing {wheel.name} and apache-airflow=={airflow} into a temporary virtualenv ...", flush=True)
+    _run([*install, str(wheel), f"apache-airflow=={airflow}", *pins], "installing the wheel")
+    return str(venv / "bin" / "python")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=15, help="fresh processes per side (default %(default)s)")
     parser.add_argument("--copies", type=int, default=1, help="copies of the seven tasks (default %(default)s)")
+    parser.add_argument("--wheel", action="store_true", help="measure a wheel of the checkout in a temporary venv")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -144,6 +188,7 @@ def main() -> int:
 
     print(f"DAG parse: {machine_line()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
+        python = wheel_install(Path(tmp)) if args.wheel else sys.executable
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
             "AIRFLOW_HOME": tmp,
@@ -156,9 +201,15 @@ def main() -> int:
         runs: dict[str, list[dict]] = {side: [] for side in SIDES}
         for _ in range(args.runs):
             for side in SIDES:
-                runs[side].append(run_child(Path(__file__), ["--child", str(files[side])], env=env, timeout=300))
+                argv = ["--child", str(files[side])]
+                runs[side].append(run_child(Path(__file__), argv, env=env, timeout=300, python=python))
+        provider_from = runs["provider"][0]["provider_from"]
+        if args.wheel and not provider_from.startswith(str(Path(tmp) / "venv")):
+            raise SystemExit(f"the children imported the provider from {provider_from}, not from the wheel")
     results = {side: median_of(rows) for side, rows in runs.items()}
     empty = results["empty"]
+    installed = "a wheel of the checkout, in a temporary virtualenv" if args.wheel else "this interpreter's install"
+    print(f"\nThe provider as imported by the children: {installed} ({provider_from})")
     print(
         f"\nParsing one DAG file of {empty['tasks']} tasks with Airflow's DagBag, median of {args.runs} fresh "
         "processes per side. First parse: what the DAG processor's child pays for every parse of the file (importing "
