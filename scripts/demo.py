@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,37 @@ TRAINING_FILE = ROOT / "example_dags" / "data" / "airflow_faq_sft.jsonl"
 #: Emulator clock: a job is PENDING 1 s and trains 4 s; a deployment is PENDING 1 s and DEPLOYING 2 s.
 EMULATOR_TIMES = ["--pending-seconds", "1", "--running-seconds", "4", "--deploy-pending-seconds", "1",
                   "--deploying-seconds", "2"]  # fmt: skip
+
+
+#: Widest line the demo prints (longer ones wrap between words).
+LINE_WIDTH = 118
+#: A token this long or longer (an id, an MD5, a request id) is shortened in its middle: its two ends identify it.
+LONG_TOKEN = 24
+_TOKEN = re.compile(rf"[A-Za-z0-9_.:=-]{{{LONG_TOKEN},}}")
+
+
+def shorten_token(token: str, keep: int = 8) -> str:
+    """``file-ab12...ef90`` style: the first and last ``keep`` characters around an ellipsis (``key=`` kept whole)."""
+    name, sep, value = token.rpartition("=")
+    if sep and len(value) <= 2 * keep + 1:
+        return token
+    head = f"{name}{sep}" if sep else ""
+    value = value if sep else token
+    return f"{head}{value[:keep]}…{value[-keep:]}"
+
+
+def fit(line: str, width: int = LINE_WIDTH, indent: str = "  ") -> list[str]:
+    """A log line as printed lines of at most ``width`` characters: long ids shortened in the middle, then wrapped
+    between words, never inside one."""
+    text = _TOKEN.sub(lambda m: shorten_token(m.group(0)), line)
+    return textwrap.wrap(
+        text,
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=indent + "    ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [indent]
 
 
 def start_emulator(workdir: Path) -> tuple[subprocess.Popen, str]:
@@ -169,7 +201,8 @@ def main() -> int:
         output = log_path.read_text(errors="replace")
         for line in output.splitlines():
             if re.search(r"Uploaded |Submitted |Created deployment|-> [A-Z]+ after|Asset event|^SERVING ", line):
-                print("  " + re.sub(r"\s+\[[\w.]+\].*$", "", re.sub(r"^\S+Z \[\w+\s*\] ", "", line.strip()))[:160])
+                message = re.sub(r"\s+\[[\w.]+\].*$", "", re.sub(r"^\S+Z \[\w+\s*\] ", "", line.strip()))
+                print("\n".join(fit(message)))
         if result.returncode != 0 or "SERVING " not in output:
             print(f"The DAG run failed (exit code {result.returncode}); full log: {log_path}")
             return 1
