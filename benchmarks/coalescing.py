@@ -72,7 +72,7 @@ def child(args: argparse.Namespace) -> dict:
     os.environ["AIRFLOW_CONN_DASHSCOPE_DEFAULT"] = connection_json(f"{args.root}/api/v1", args.ca)
     if args.sharing == "unshared":  # every wait its own registry: nothing is shared (the baseline)
         import airflow_provider_dashscope.triggers.dashscope as triggers
-        from airflow_provider_dashscope._coalescing import SharedRequests
+        from airflow_provider_dashscope._http.coalescing import SharedRequests
 
         triggers.shared_requests = SharedRequests  # type: ignore[assignment]
     context = client_context(args.ca)

@@ -29,8 +29,8 @@ DAG_FILES = [
 #: Modules only a running task needs: none of them may be imported by parsing a DAG file.
 TASK_ONLY_MODULES = (
     "aiohttp",
-    "airflow_provider_dashscope._async_transport",
-    "airflow_provider_dashscope._sync_transport",
+    "airflow_provider_dashscope._http.async_transport",
+    "airflow_provider_dashscope._http.sync_transport",
     "airflow_provider_dashscope.hooks.dashscope",
     "airflow_provider_dashscope.hooks._files",
     "airflow_provider_dashscope.hooks._deployments",

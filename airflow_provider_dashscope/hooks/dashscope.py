@@ -19,9 +19,10 @@ from airflow_provider_dashscope.hooks._files import FilesMixin
 from airflow_provider_dashscope.hooks._fine_tunes import FineTunesMixin
 
 if TYPE_CHECKING:
-    from airflow_provider_dashscope._async_transport import AsyncTransport
-    from airflow_provider_dashscope._protocol import ApiRequest
-    from airflow_provider_dashscope._sync_transport import Parser, SyncTransport
+    from airflow_provider_dashscope._http.api_request import ApiRequest
+    from airflow_provider_dashscope._http.api_response import Parser
+    from airflow_provider_dashscope._http.async_transport import AsyncTransport
+    from airflow_provider_dashscope._http.sync_transport import SyncTransport
 
 ENV_API_KEY = "DASHSCOPE_API_KEY"
 ENV_BASE_URL = "DASHSCOPE_HTTP_BASE_URL"
@@ -151,7 +152,7 @@ class DashScopeHook(FineTunesMixin, FilesMixin, DeploymentsMixin, BaseHook):
 
     def _config_from_environment(self, overrides: Mapping[str, Any], *, blocking: bool) -> ClientConfig:
         """``DASHSCOPE_API_KEY`` (and ``DASHSCOPE_HTTP_BASE_URL``) when the connection does not exist."""
-        from airflow_provider_dashscope._connections import similar_conn_id
+        from airflow_provider_dashscope._connection_lookup import similar_conn_id
 
         conn_id = self.dashscope_conn_id
         api_key = os.environ.get(ENV_API_KEY)
@@ -212,7 +213,7 @@ class DashScopeHook(FineTunesMixin, FilesMixin, DeploymentsMixin, BaseHook):
         holding thousands of waits does not fetch the same connection thousands of times.
         """
         if self._config is None:
-            from airflow_provider_dashscope._async_transport import loop_cache
+            from airflow_provider_dashscope._http.async_transport import loop_cache
 
             cache = loop_cache()
             key = ("config", self.dashscope_conn_id, tuple(self._overrides.items()))
@@ -260,7 +261,7 @@ class DashScopeHook(FineTunesMixin, FilesMixin, DeploymentsMixin, BaseHook):
 
     def _sync_transport(self) -> SyncTransport:
         if self._sync is None:
-            from airflow_provider_dashscope._sync_transport import SyncTransport
+            from airflow_provider_dashscope._http.sync_transport import SyncTransport
 
             self._sync = SyncTransport(self.config, self.user_agent, self.log, sleep=lambda s: self._sleep(s))
         return self._sync
@@ -270,7 +271,7 @@ class DashScopeHook(FineTunesMixin, FilesMixin, DeploymentsMixin, BaseHook):
 
     async def _asend(self, request: ApiRequest, parse: Parser[T]) -> T:
         if self._async is None:
-            from airflow_provider_dashscope._async_transport import AsyncTransport
+            from airflow_provider_dashscope._http.async_transport import AsyncTransport
 
             config = await self.aget_config()
             self._async = AsyncTransport(config, self.user_agent, self.log, sleep=lambda s: self._asleep(s))

@@ -1,8 +1,8 @@
 """Triggers that wait, in the triggerer, until a DashScope resource reaches an end of its wait.
 
 Waits on one event loop that poll the same resource over the same connection share their requests (see
-:mod:`airflow_provider_dashscope._coalescing`): N waits on one job make one GET per poll interval, each with its own
-schedule, deadline, failure budget, log lines and event.
+:mod:`~airflow_provider_dashscope._http.coalescing`): N waits on one job make one GET per poll interval, each with
+its own schedule, deadline, failure budget, log lines and event.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from airflow_provider_dashscope._arguments import (
     check_interval,
     check_max_failures,
 )
-from airflow_provider_dashscope._async_transport import loop_cache, shared_session
-from airflow_provider_dashscope._coalescing import SharedRequests, shared_requests
+from airflow_provider_dashscope._http.async_transport import loop_cache, shared_session
+from airflow_provider_dashscope._http.coalescing import SharedRequests, shared_requests
 from airflow_provider_dashscope.exceptions import UnsupportedOperationError
 from airflow_provider_dashscope.hooks.dashscope import CONFIG_CACHE_SECONDS, DashScopeHook
 from airflow_provider_dashscope.models import FineTuneJob

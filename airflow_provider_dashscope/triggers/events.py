@@ -285,7 +285,7 @@ async def _looks(
 ) -> AsyncIterator[Snapshot]:
     """A look every ``poll_interval`` seconds, forever; a failed look is logged and skipped (never raised, so the
     watcher does not crash-loop on an outage or a bad key; it heals when the API or the connection does)."""
-    from airflow_provider_dashscope._async_transport import shared_session
+    from airflow_provider_dashscope._http.async_transport import shared_session
 
     hook = _hook(conn_id)
     horizon: Any = None

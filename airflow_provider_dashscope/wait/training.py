@@ -39,7 +39,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from airflow_provider_dashscope._protocol import is_transient
+from airflow_provider_dashscope._http.retry import is_transient
 from airflow_provider_dashscope.exceptions import DashScopeError
 from airflow_provider_dashscope.models import FineTuneJob
 from airflow_provider_dashscope.wait.events import Outcome

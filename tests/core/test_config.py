@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_dashscope import _answers, _config, _protocol
+from airflow_provider_dashscope import _config
+from airflow_provider_dashscope._http import api_request, api_response
 from airflow_provider_dashscope.exceptions import (
     DashScopeConfigError,
 )
@@ -18,12 +19,10 @@ def make_config(**kwargs) -> _config.ClientConfig:
     return _config.build_config(source="connection 'ds'", key_field="its password field", **kwargs)
 
 
-
-
 def parse(status, headers, body, *, job_id=None):
     """The protocol's parse of an answer to ``GET /fine-tunes/{job_id}`` (or to the list call without a job id)."""
-    request = fine_tunes.get_job_request(job_id) if job_id else _protocol.ApiRequest("GET", "/fine-tunes")
-    return _answers.parse_response(status, headers, body, request)
+    request = fine_tunes.get_job_request(job_id) if job_id else api_request.ApiRequest("GET", "/fine-tunes")
+    return api_response.parse_response(status, headers, body, request)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -54,7 +53,9 @@ def test_normalize_base_url_accepts_and_normalises(given_host: str, expected: st
 
 
 def test_normalize_base_url_takes_the_connection_port_when_the_url_has_none() -> None:
-    assert _config.normalize_base_url("dashscope.aliyuncs.com", port=8443) == "https://dashscope.aliyuncs.com:8443/api/v1"
+    assert (
+        _config.normalize_base_url("dashscope.aliyuncs.com", port=8443) == "https://dashscope.aliyuncs.com:8443/api/v1"
+    )
     assert _config.normalize_base_url("https://x.example.com:9443", port=8443) == "https://x.example.com:9443/api/v1"
 
 
@@ -231,5 +232,3 @@ def test_host_errors_name_the_connection_host_field() -> None:
 def test_retry_policy_refuses_nonsense(kwargs: dict) -> None:
     with pytest.raises(DashScopeConfigError):
         _config.RetryPolicy(**kwargs)
-
-

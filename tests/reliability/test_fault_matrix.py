@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dashscope._async_transport import AsyncTransport
-from airflow_provider_dashscope._sync_transport import SyncTransport
+from airflow_provider_dashscope._http.async_transport import AsyncTransport
+from airflow_provider_dashscope._http.sync_transport import SyncTransport
 from airflow_provider_dashscope.emulator.testing import EmulatorThread
 from airflow_provider_dashscope.exceptions import DashScopeError, DashScopeTransportError
 from airflow_provider_dashscope.hooks.dashscope import DashScopeHook

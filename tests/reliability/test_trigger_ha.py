@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dashscope._async_transport import open_session_count
+from airflow_provider_dashscope._http.async_transport import open_session_count
 from airflow_provider_dashscope.emulator.testing import EmulatorThread
 from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
 

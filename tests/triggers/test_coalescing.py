@@ -13,7 +13,7 @@ import random
 
 import pytest
 
-from airflow_provider_dashscope._coalescing import shared_requests
+from airflow_provider_dashscope._http.coalescing import shared_requests
 from airflow_provider_dashscope.emulator.testing import FakeClock
 from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
 from airflow_provider_dashscope.wait.machine import JITTER
