@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
+
+from airflow_provider_dashscope.reports.costs import check_prices, cost_of
 
 if TYPE_CHECKING:
     from airflow_provider_dashscope.models import Deployment, FineTuneJob
@@ -244,7 +245,7 @@ def build_report(
     from airflow_provider_dashscope.models import JobStatus
 
     _check_window(window_start, window_end)
-    prices = _check_prices(prices_per_1k_tokens)
+    prices = check_prices(prices_per_1k_tokens)
     length = window_end - window_start
     previous_start = window_start - length
     listed = undated = 0
@@ -282,7 +283,7 @@ def build_report(
             jobs=len(by_model[model]),
             jobs_with_usage=sum(1 for r in by_model[model] if r.usage is not None),
             tokens=sum(r.usage or 0 for r in by_model[model]),
-            cost=_cost(prices, model, sum(r.usage or 0 for r in by_model[model])),
+            cost=cost_of(prices, model, sum(r.usage or 0 for r in by_model[model])),
         )
         for model in models
     )
@@ -306,7 +307,7 @@ def build_report(
             base_model=r.base_model_label,
             tokens=r.usage,
             deployments=None if serving is None else tuple(serving.get(str(r.finetuned_output), ())),
-            cost=_cost(prices, r.base_model_label, r.usage or 0),
+            cost=cost_of(prices, r.base_model_label, r.usage or 0),
         )
         for r in selected
         if r.status == JobStatus.SUCCEEDED.value and r.finetuned_output
@@ -336,25 +337,6 @@ def build_report(
         prices=prices,
         currency=currency,
     )
-
-
-def _check_prices(prices: Any) -> dict[str, float] | None:
-    if prices is None:
-        return None
-    if not isinstance(prices, Mapping):
-        raise TypeError(f"prices_per_1k_tokens must be a dict of base model -> price, got {type(prices).__name__}")
-    checked = {}
-    for model, price in prices.items():
-        if isinstance(price, bool) or not isinstance(price, (int, float)) or not math.isfinite(price) or price < 0:
-            raise ValueError(f"prices_per_1k_tokens[{model!r}] must be a number >= 0 (price per 1,000 tokens)")
-        checked[str(model)] = float(price)
-    return checked
-
-
-def _cost(prices: Mapping[str, float] | None, base_model: str, tokens: int) -> float | None:
-    if prices is None or base_model not in prices:
-        return None
-    return tokens / 1000 * prices[base_model]
 
 
 def _serving(deployments: Iterable[Deployment] | None) -> dict[str, list[str]] | None:
