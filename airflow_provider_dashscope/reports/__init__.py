@@ -20,9 +20,10 @@ Rules:
   know yet is shown after them under its own text.
 * **Tokens.** ``usage`` summed per base model. A job with no ``usage`` (the API reports none before the job
   ends, and none for a failed job) adds 0 tokens but is still counted in the table's ``Jobs`` column.
-* **Durations.** ``end_time - create_time`` (wall time: queueing included, as the API gives no training start), only for jobs in a terminal status (SUCCEEDED, FAILED,
-  CANCELED) that have both times and whose end is not before their start. Count, min, median, max and total
-  per base model, then over all base models. The median of an even count is the mean of the middle two.
+* **Durations.** ``end_time - create_time`` (wall time: queueing included, as the API gives no training start
+  time), only for jobs in a terminal status (SUCCEEDED, FAILED, CANCELED) that have both times and whose end is
+  not before their start. Count, min, median, max and total per base model, then over all base models. The
+  median of an even count is the mean of the middle two.
 * **Failures.** Jobs with status FAILED, with the job's own ``code`` and ``message``.
 * **Models produced.** Each SUCCEEDED job's ``finetuned_output``; with ``deployments``, the deployments serving it.
 * **Previous period.** Jobs, tokens and failures of the period of the same length just before the window, from
