@@ -6,9 +6,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from typing import Any
-
-from tenacity import RetryCallState
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dashscope._config import ClientConfig, RetryPolicy
 from airflow_provider_dashscope._http.api_request import ApiRequest
@@ -20,6 +18,9 @@ from airflow_provider_dashscope.exceptions import (
     ResponseTooLargeError,
     ThrottlingError,
 )
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 #: HTTP statuses worth another attempt. 400, 401, 403, 404 and 409 never are.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})

@@ -13,6 +13,7 @@ from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHo
 
 from airflow_provider_dashscope import __version__
 from airflow_provider_dashscope._config import ClientConfig, build_config
+from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
 from airflow_provider_dashscope.exceptions import DashScopeConfigError
 from airflow_provider_dashscope.hooks._deployments import DeploymentsMixin
 from airflow_provider_dashscope.hooks._files import FilesMixin
@@ -63,7 +64,7 @@ class DashScopeHook(FineTunesMixin, FilesMixin, DeploymentsMixin, BaseHook):
     """
 
     conn_name_attr = "dashscope_conn_id"
-    default_conn_name = "dashscope_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "dashscope"
     hook_name = "DashScope (Model Studio)"
 

@@ -13,7 +13,7 @@ from airflow_provider_dashscope._hyper_parameters import DOCUMENTED_KEYS, check_
 DAG_FILE = """
 from datetime import datetime
 from airflow.providers.common.compat.sdk import DAG
-from airflow_provider_dashscope.operators.dashscope import DashScopeCreateFineTuneJobOperator
+from airflow_provider_dashscope.operators.fine_tunes import DashScopeCreateFineTuneJobOperator
 
 with DAG(dag_id={dag_id!r}, schedule=None, start_date=datetime(2026, 1, 1)):
     DashScopeCreateFineTuneJobOperator(

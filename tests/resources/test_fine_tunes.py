@@ -6,26 +6,13 @@ import json
 
 import pytest
 
-from airflow_provider_dashscope import _config
-from airflow_provider_dashscope._http import api_request, api_response
+from airflow_provider_dashscope._http import api_request
 from airflow_provider_dashscope.exceptions import (
     DashScopeConfigError,
     DashScopeError,
 )
 from airflow_provider_dashscope.resources import fine_tunes
-
-KEY = "sk-SECRET-canary-1234"
-
-
-def make_config(**kwargs) -> _config.ClientConfig:
-    kwargs.setdefault("api_key", KEY)
-    return _config.build_config(source="connection 'ds'", key_field="its password field", **kwargs)
-
-
-def parse(status, headers, body, *, job_id=None):
-    """The protocol's parse of an answer to ``GET /fine-tunes/{job_id}`` (or to the list call without a job id)."""
-    request = fine_tunes.get_job_request(job_id) if job_id else api_request.ApiRequest("GET", "/fine-tunes")
-    return api_response.parse_response(status, headers, body, request)
+from tests._client import make_config
 
 
 # ----------------------------------------------------------------------------------------------------------------

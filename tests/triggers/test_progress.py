@@ -11,7 +11,7 @@ import re
 import pytest
 
 from airflow_provider_dashscope.emulator.testing import FakeClock
-from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 from tests._waiting import GET_JOB, VirtualTime, gets, seed
 
 LOGS = "/fine-tunes/{job_id}/logs"
