@@ -79,3 +79,18 @@ def test_other_non_mappings_and_bad_keys_are_refused(value, fragment) -> None:
 
 def test_the_documented_keys_include_the_text_models_table() -> None:
     assert {"n_epochs", "batch_size", "learning_rate", "max_length", "lora_rank", "save_total_limit"} <= DOCUMENTED_KEYS
+
+
+def test_a_template_that_renders_to_text_fails_at_the_start_of_execute_with_the_tip(emu) -> None:
+    """The rendered value of a template (text, without render_template_as_native_obj) fails before any request."""
+    from airflow_provider_dashscope.exceptions import DashScopeConfigError
+    from airflow_provider_dashscope.operators.fine_tunes import DashScopeCreateFineTuneJobOperator
+    from tests._waiting import make_context
+
+    op = DashScopeCreateFineTuneJobOperator(
+        task_id="train", model="qwen3-14b", training_file_ids=["file-ft-1"], hyper_parameters="{{ params.hp }}"
+    )
+    op.hyper_parameters = "{'n_epochs': 3}"  # what Airflow renders the template to
+    with pytest.raises(DashScopeConfigError, match="render_template_as_native_obj=True"):
+        op.execute(make_context())
+    assert emu.request_count("POST", "/fine-tunes") == 0
