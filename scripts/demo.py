@@ -43,11 +43,9 @@ _TOKEN = re.compile(rf"[A-Za-z0-9_.:=-]{{{LONG_TOKEN},}}")
 def shorten_token(token: str, keep: int = 8) -> str:
     """``file-ab12...ef90`` style: the first and last ``keep`` characters around an ellipsis (``key=`` kept whole)."""
     name, sep, value = token.rpartition("=")
-    if sep and len(value) <= 2 * keep + 1:
+    if len(value) <= 2 * keep + 1:
         return token
-    head = f"{name}{sep}" if sep else ""
-    value = value if sep else token
-    return f"{head}{value[:keep]}…{value[-keep:]}"
+    return f"{name}{sep}{value[:keep]}…{value[-keep:]}"
 
 
 def fit(line: str, width: int = LINE_WIDTH, indent: str = "  ") -> list[str]:
@@ -132,9 +130,10 @@ def side_by_side(xcoms: dict[str, dict[str, Any]], events: list[tuple[str, dict[
     deployment = hook.get_deployment(deploy["deployed_model"])
     local_md5 = hashlib.md5(TRAINING_FILE.read_bytes()).hexdigest()
     stored_md5 = stored.md5 or ""
-    trained_on = ", ".join(f"{file[:16]}…" for file in job.training_file_ids)
+    trained_on = ", ".join(shorten_token(file) for file in job.training_file_ids)
     rows = [
-        ("training file", f"{TRAINING_FILE.name}, md5 {local_md5[:12]}…", f"{stored.name}, md5 {stored_md5[:12]}…",
+        ("training file", f"{TRAINING_FILE.name}, md5 {shorten_token(local_md5, 6)}",
+         f"{stored.name}, md5 {shorten_token(stored_md5, 6)}",
          stored_md5 == local_md5 and stored.name == TRAINING_FILE.name),
         ("file_id", file_id, stored.file_id, stored.file_id == file_id),
         ("fine-tune job", train["job_id"], f"{job.job_id}, trained on {trained_on}",

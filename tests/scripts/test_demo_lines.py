@@ -57,3 +57,8 @@ def test_a_short_id_is_kept_whole_and_a_key_name_too(demo) -> None:
         "  Submitted fine-tune job ft-202612062130-1c7f (name train)"
     ]
     assert demo.shorten_token("request_id=7a2b1c3d-4e5f-6789-abcd-ef0123456789") == "request_id=7a2b1c3d…23456789"
+
+
+def test_short_ids_stay_whole_and_long_ones_keep_both_ends(demo) -> None:
+    assert demo.shorten_token("file-ft-b2c4") == "file-ft-b2c4"
+    assert demo.shorten_token("0123456789abcdef0123456789abcdef", 6) == "012345…abcdef"
