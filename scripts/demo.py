@@ -35,8 +35,9 @@ EMULATOR_TIMES = ["--pending-seconds", "1", "--running-seconds", "4", "--deploy-
 
 #: Widest line the demo prints (longer ones wrap between words).
 LINE_WIDTH = 118
-#: A token this long or longer (an id, an MD5, a request id) is shortened in its middle: its two ends identify it.
-LONG_TOKEN = 24
+#: In a line too long for :data:`LINE_WIDTH`, a token this long or longer (a file id, an MD5, a request id) is
+#: shortened in its middle, its two ends identifying it; names (models, deployments) are shorter and stay whole.
+LONG_TOKEN = 32
 _TOKEN = re.compile(rf"[A-Za-z0-9_.:=-]{{{LONG_TOKEN},}}")
 
 
@@ -48,10 +49,15 @@ def shorten_token(token: str, keep: int = 8) -> str:
     return f"{name}{sep}{value[:keep]}…{value[-keep:]}"
 
 
+def _shortened(token: str) -> str:
+    """A long id shortened; ``key=value`` only when the value is long (``deployed_model=<a name>`` stays)."""
+    return shorten_token(token) if len(token.rpartition("=")[2]) >= LONG_TOKEN else token
+
+
 def fit(line: str, width: int = LINE_WIDTH, indent: str = "  ") -> list[str]:
-    """A log line as printed lines of at most ``width`` characters: long ids shortened in the middle, then wrapped
-    between words, never inside one."""
-    text = _TOKEN.sub(lambda m: shorten_token(m.group(0)), line)
+    """A log line as printed lines of at most ``width`` characters: when it is too long, long ids shortened in the
+    middle, then wrapped between words, never inside one."""
+    text = line if len(indent) + len(line) <= width else _TOKEN.sub(lambda m: _shortened(m.group(0)), line)
     return textwrap.wrap(
         text,
         width=width,

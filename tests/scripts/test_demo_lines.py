@@ -62,3 +62,16 @@ def test_a_short_id_is_kept_whole_and_a_key_name_too(demo) -> None:
 def test_short_ids_stay_whole_and_long_ones_keep_both_ends(demo) -> None:
     assert demo.shorten_token("file-ft-b2c4") == "file-ft-b2c4"
     assert demo.shorten_token("0123456789abcdef0123456789abcdef", 6) == "012345…abcdef"
+
+
+def test_names_stay_whole_and_a_line_that_fits_is_unchanged(demo) -> None:
+    serving = (
+        "SERVING deployed_model=qwen3-14b-ft-202612070536-0f8d model_name=qwen3-14b-ft-202612070536-0f8d "
+        "base_model=qwen3-14b status=RUNNING capacity=1"
+    )
+    printed = demo.fit(serving, 80)
+    assert " ".join(printed).split() == serving.split()  # wrapped between words, nothing shortened
+    assert all(len(text) <= 80 for text in printed)
+    assert demo.fit("Fine-tune job ft-202612070536-0f8d: PENDING -> RUNNING after 1 s") == [
+        "  Fine-tune job ft-202612070536-0f8d: PENDING -> RUNNING after 1 s"
+    ]
