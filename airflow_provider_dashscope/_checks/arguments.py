@@ -1,22 +1,66 @@
 """Checks of the arguments a DAG author passes, at DAG parse (literal values) or at the start of ``execute``.
 
 Each error is a :class:`~airflow_provider_dashscope.exceptions.DashScopeConfigError` (a ``ValueError``) that names
-the argument and the fix.
+the argument and the fix. A DAG file loads this module when it builds a task, so it imports almost nothing: the
+exceptions load only when an argument is refused (:func:`config_error`).
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
+import unicodedata
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dashscope.exceptions import DashScopeConfigError
+if TYPE_CHECKING:
+    from airflow_provider_dashscope.exceptions import DashScopeConfigError
+
+MAX_ID_LENGTH = 256
+_PLAIN_ID = re.compile(rf"[A-Za-z0-9._~-]{{1,{MAX_ID_LENGTH}}}")
 
 DEFAULT_POLL_INTERVAL = 60.0
 DEFAULT_TIMEOUT = 7 * 24 * 3600.0
 DEFAULT_MAX_CONSECUTIVE_FAILURES = 5
+
+
+def config_error(message: str) -> DashScopeConfigError:
+    """The error for a refused argument (the exceptions module loads here, not when a DAG file builds a task)."""
+    from airflow_provider_dashscope.exceptions import DashScopeConfigError
+
+    return DashScopeConfigError(message)
+
+
+def validate_path_id(value: Any, *, field_name: str, noun: str, hint: str) -> str:
+    """Return ``value`` if it can safely be one segment of a URL path, else raise an error that shows it.
+
+    ``noun`` names what the value is (``job id``); ``hint`` says where a good one comes from.
+    """
+    if isinstance(value, str) and _PLAIN_ID.fullmatch(value) and value not in (".", ".."):
+        return value  # the common case, without the character-by-character check below
+    if not isinstance(value, str):
+        raise config_error(f"{field_name} must be a string, got {type(value).__name__} {value!r}; {hint}")
+    if not value:
+        raise config_error(f"{field_name} is empty; {hint}")
+    if len(value) > MAX_ID_LENGTH:
+        raise config_error(
+            f"{field_name} is {len(value)} characters long (at most {MAX_ID_LENGTH}): {value[:40]!r}...; {hint}"
+        )
+    bad = [ch for ch in value if ch in "/?#\\" or ch.isspace() or unicodedata.category(ch)[0] == "C"]
+    if bad or value in (".", ".."):
+        what = "'/', '?', '#', '\\', whitespace, control or format characters" if bad else "only dots"
+        raise config_error(f"{field_name} {value!r} is not a valid {noun} (it has {what}); {hint}")
+    return value
+
+
+def check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
+    too_big = maximum is not None and isinstance(value, int) and value > maximum
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum or too_big:
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise config_error(f"{name} must be an integer {bounds}, got {value!r}")
+    return value
 
 
 def is_templated(value: Any) -> bool:
@@ -41,11 +85,11 @@ def refuse_missing(value: Any, *, field_name: str, template: str | None, hint: s
     if not isinstance(value, str) or value.strip().lower() not in MISSING_TEXTS:
         return
     if template is not None:
-        raise DashScopeConfigError(
+        raise config_error(
             f"{field_name} is {value!r}, rendered from the template {template!r}: the value it reads is missing. "
             f"Give it when you trigger the run (in its conf or params) or give the template a default; {hint}"
         )
-    raise DashScopeConfigError(f"{field_name} is {value!r}, the text of a missing value, not an id; {hint}")
+    raise config_error(f"{field_name} is {value!r}, the text of a missing value, not an id; {hint}")
 
 
 def check_id_arg(value: Any, validate: Callable[[Any], str], *, field_name: str, hint: str) -> None:
@@ -74,10 +118,10 @@ def check_seconds(name: str, value: Any, *, allow_zero: bool, allow_none: bool =
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
     else:
-        raise DashScopeConfigError(f"{name} must be a number of seconds or a timedelta, got {value!r}")
+        raise config_error(f"{name} must be a number of seconds or a timedelta, got {value!r}")
     if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
-        raise DashScopeConfigError(f"{name} must be {bound} seconds, got {value!r}")
+        raise config_error(f"{name} must be {bound} seconds, got {value!r}")
     return seconds
 
 
@@ -89,7 +133,7 @@ def check_interval(value: Any) -> float:
 
 def check_max_failures(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise DashScopeConfigError(
+        raise config_error(
             f"max_consecutive_failures must be an integer >= 1 (failed polls tolerated in a row), got {value!r}"
         )
     return value

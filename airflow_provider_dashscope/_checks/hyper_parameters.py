@@ -15,11 +15,10 @@ examples send ``learning_rate`` as a string).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_dashscope.exceptions import DashScopeConfigError
+from airflow_provider_dashscope._checks.arguments import config_error
 
 #: Hyper-parameters the API documents for text models.
 TEXT_KEYS = frozenset(
@@ -68,14 +67,16 @@ def check_hyper_parameters(value: Any) -> list[str]:
         return []
     if not isinstance(value, Mapping):
         shown = f"the string {value!r}" if isinstance(value, str) else f"a value of type {type(value).__name__}"
-        raise DashScopeConfigError(f"hyper_parameters must be a dict such as {{'n_epochs': 3}}, got {shown}: {TIP}")
+        raise config_error(f"hyper_parameters must be a dict such as {{'n_epochs': 3}}, got {shown}: {TIP}")
     bad = [key for key in value if not isinstance(key, str) or not key]
     if bad:
-        raise DashScopeConfigError(f"hyper_parameters keys must be non-empty strings such as 'n_epochs', got {bad!r}")
+        raise config_error(f"hyper_parameters keys must be non-empty strings such as 'n_epochs', got {bad!r}")
     return [_unknown_key_warning(key) for key in value if key not in DOCUMENTED_KEYS]
 
 
 def _unknown_key_warning(key: str) -> str:
+    import difflib  # only for a key it does not know
+
     close = difflib.get_close_matches(key.lower(), sorted(DOCUMENTED_KEYS), n=1, cutoff=SIMILARITY)
     guess = f" (did you mean {close[0]!r}?)" if close else ""
     return (

@@ -31,6 +31,16 @@ import stat
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_dashscope._checks.resources import (  # the upload's purpose, checked at DAG parse
+    MAX_FILE_BYTES as MAX_FILE_BYTES,
+)
+from airflow_provider_dashscope._checks.resources import (
+    MIB as MIB,
+)
+from airflow_provider_dashscope._checks.resources import (
+    PURPOSES as PURPOSES,
+)
+from airflow_provider_dashscope._checks.resources import check_purpose
 from airflow_provider_dashscope._checks.training_formats import (
     format_text,
     json_error_text,
@@ -38,12 +48,8 @@ from airflow_provider_dashscope._checks.training_formats import (
     record_format,
     record_problem,
 )
-from airflow_provider_dashscope.exceptions import DashScopeConfigError, TrainingFileError
+from airflow_provider_dashscope.exceptions import TrainingFileError
 
-MIB = 1024 * 1024
-#: The largest file the upload API takes, per ``purpose``.
-MAX_FILE_BYTES: dict[str, int] = {"fine-tune": 300 * MIB, "file-extract": 150 * MIB, "batch": 500 * MIB}
-PURPOSES = tuple(MAX_FILE_BYTES)
 #: The largest file a fine-tune upload takes.
 MAX_FINE_TUNE_FILE_BYTES = MAX_FILE_BYTES["fine-tune"]
 #: The longest line of a training file read (one sample); a longer one is an error, never read whole.
@@ -66,14 +72,6 @@ class LocalFile:
     purpose: str
     #: Lines (records) checked, for a fine-tune file; ``None`` for other purposes.
     records: int | None = None
-
-
-def check_purpose(purpose: Any) -> str:
-    if purpose not in MAX_FILE_BYTES:
-        raise DashScopeConfigError(
-            f"purpose must be one of {', '.join(repr(p) for p in PURPOSES)} (the upload API's values), got {purpose!r}"
-        )
-    return str(purpose)
 
 
 def _size_text(size: int) -> str:

@@ -9,20 +9,23 @@ functions and only move bytes, so a fix here holds for both, and all of it is te
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
-from airflow_provider_dashscope._config import ClientConfig
-from airflow_provider_dashscope.exceptions import (
-    DashScopeConfigError,
+from airflow_provider_dashscope._checks.arguments import (  # where the id checks live (a DAG file runs them)
+    MAX_ID_LENGTH as MAX_ID_LENGTH,
+)
+from airflow_provider_dashscope._checks.arguments import (
+    check_int as check_int,
+)
+from airflow_provider_dashscope._checks.arguments import (
+    validate_path_id as validate_path_id,
 )
 
-MAX_ID_LENGTH = 256
-_PLAIN_ID = re.compile(rf"[A-Za-z0-9._~-]{{1,{MAX_ID_LENGTH}}}")
+if TYPE_CHECKING:
+    from airflow_provider_dashscope._config import ClientConfig
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -73,39 +76,9 @@ class ApiRequest:
         return config.base_url + self.path
 
 
-def validate_path_id(value: Any, *, field_name: str, noun: str, hint: str) -> str:
-    """Return ``value`` if it can safely be one segment of a URL path, else raise an error that shows it.
-
-    ``noun`` names what the value is (``job id``); ``hint`` says where a good one comes from.
-    """
-    if isinstance(value, str) and _PLAIN_ID.fullmatch(value) and value not in (".", ".."):
-        return value  # the common case, without the character-by-character check below
-    if not isinstance(value, str):
-        raise DashScopeConfigError(f"{field_name} must be a string, got {type(value).__name__} {value!r}; {hint}")
-    if not value:
-        raise DashScopeConfigError(f"{field_name} is empty; {hint}")
-    if len(value) > MAX_ID_LENGTH:
-        raise DashScopeConfigError(
-            f"{field_name} is {len(value)} characters long (at most {MAX_ID_LENGTH}): {value[:40]!r}...; {hint}"
-        )
-    bad = [ch for ch in value if ch in "/?#\\" or ch.isspace() or unicodedata.category(ch)[0] == "C"]
-    if bad or value in (".", ".."):
-        what = "'/', '?', '#', '\\', whitespace, control or format characters" if bad else "only dots"
-        raise DashScopeConfigError(f"{field_name} {value!r} is not a valid {noun} (it has {what}); {hint}")
-    return value
-
-
 def path_segment(value: str) -> str:
     """A validated id, quoted for a URL path (``;``, ``=``, ``@`` and the like stay quoted)."""
     return quote(value, safe="")
-
-
-def check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
-    too_big = maximum is not None and isinstance(value, int) and value > maximum
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum or too_big:
-        bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise DashScopeConfigError(f"{name} must be an integer {bounds}, got {value!r}")
-    return value
 
 
 def build_headers(config: ClientConfig, request: ApiRequest, user_agent: str) -> dict[str, str]:

@@ -7,18 +7,16 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_dashscope._checks.arguments import check_id_arg, check_rendered_id, is_templated, template_of
-from airflow_provider_dashscope.exceptions import NotFoundError
-from airflow_provider_dashscope.links import DashScopeDeploymentLink
-from airflow_provider_dashscope.operators._wait import ResourceWaitOperator
-from airflow_provider_dashscope.resources.deployments import (
+from airflow_provider_dashscope._checks.resources import (
     MODEL_NAME_HINT,
     check_api_fields,
     check_capacity,
     check_plan,
     check_suffix,
-    create_deployment_request,
     validate_model_name,
 )
+from airflow_provider_dashscope.links import DashScopeDeploymentLink
+from airflow_provider_dashscope.operators._wait import ResourceWaitOperator
 from airflow_provider_dashscope.tasks.deployments import DEPLOYMENT_DELETION_WAIT, DEPLOYMENT_WAIT
 from airflow_provider_dashscope.tasks.identity import run_start, try_number
 
@@ -120,6 +118,8 @@ class DashScopeDeployModelOperator(_DeploymentOperator):
         )
         suffix = self.suffix or None  # a template that rendered to nothing means no suffix
         plan = self.plan or None
+        from airflow_provider_dashscope.resources.deployments import create_deployment_request
+
         request = create_deployment_request(  # validates the rendered arguments before any request
             self.model_name, capacity=self.capacity, plan=plan, suffix=suffix, api_fields=self.api_fields
         )
@@ -207,6 +207,8 @@ class DashScopeDeleteDeploymentOperator(_DeploymentOperator):
         self._take_id(deployed_model)
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_dashscope.exceptions import NotFoundError
+
         name = self._rendered_id()
         try:
             deployment = self.hook.delete_deployment(name)

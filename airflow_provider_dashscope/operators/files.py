@@ -10,16 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
-from airflow_provider_dashscope._checks.arguments import is_templated
-from airflow_provider_dashscope._checks.training_file import MAX_FILE_BYTES, LocalFile, check_purpose, inspect_file
+from airflow_provider_dashscope._checks.arguments import config_error, is_templated
+from airflow_provider_dashscope._checks.resources import MAX_FILE_BYTES, check_description, check_purpose
 from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
-from airflow_provider_dashscope.exceptions import DashScopeConfigError, TrainingFileError
-from airflow_provider_dashscope.resources.files import check_description
 from airflow_provider_dashscope.tasks.identity import task_instance_token, try_number
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
+    from airflow_provider_dashscope._checks.training_file import LocalFile
     from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
     from airflow_provider_dashscope.models import DashScopeFile
 
@@ -32,12 +31,12 @@ def _check_path(path: Any, *, rendered: bool) -> None:
     """At parse (``rendered=False``) a value of the wrong kind fails, and an XComArg waits for run time."""
     if isinstance(path, str):
         if not path.strip():
-            raise DashScopeConfigError("path is empty; give the file to upload (a local path or a file:// URI)")
+            raise config_error("path is empty; give the file to upload (a local path or a file:// URI)")
         return
     if isinstance(path, os.PathLike) or hasattr(path, "protocol"):  # os.PathLike, or an ObjectStoragePath
         return
     if rendered or path is None or isinstance(path, (int, float, bool, bytes, list, tuple, dict)):
-        raise DashScopeConfigError(
+        raise config_error(
             f"path must be a local path, a URI (file://, s3://...) or an ObjectStoragePath, got {type(path).__name__}"
         )
 
@@ -104,7 +103,7 @@ class DashScopeUploadFileOperator(BaseOperator):
     def execute(self, context: Context) -> str:
         _check_path(self.path, rendered=True)
         if is_templated(self.path):
-            raise DashScopeConfigError(f"path {self.path!r} is still a template after rendering")
+            raise config_error(f"path {self.path!r} is still a template after rendering")
         description = check_description(self.description)
         tag = f"[airflow:{task_instance_token(context)}]" if self.reuse_on_retry else None
         if tag is not None:
@@ -127,6 +126,8 @@ class DashScopeUploadFileOperator(BaseOperator):
     @contextmanager
     def _local_file(self) -> Iterator[LocalFile]:
         """The checked local file to upload (a temporary local copy of a remote one, removed afterwards)."""
+        from airflow_provider_dashscope._checks.training_file import inspect_file
+
         path = self.path
         if isinstance(path, str) and "://" not in path:
             yield inspect_file(path, purpose=self.purpose, check_chat_turns=self.check_chat_turns)
@@ -156,6 +157,8 @@ class DashScopeUploadFileOperator(BaseOperator):
 
     def _download(self, remote: Any, copy: str, shown: str) -> None:
         """Copy ``remote`` to the local file ``copy``, stopping once it is over the size limit (nothing to upload)."""
+        from airflow_provider_dashscope.exceptions import TrainingFileError
+
         limit = MAX_FILE_BYTES[self.purpose]
         try:
             if not remote.exists():

@@ -7,12 +7,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_dashscope._checks.arguments import is_templated
+from airflow_provider_dashscope._checks.arguments import config_error, is_templated
 from airflow_provider_dashscope._checks.hyper_parameters import check_hyper_parameters
-from airflow_provider_dashscope.exceptions import DashScopeConfigError, DashScopeError, UnsupportedOperationError
 from airflow_provider_dashscope.links import DashScopeFineTuneJobLink
 from airflow_provider_dashscope.operators._wait import ResourceWaitOperator
-from airflow_provider_dashscope.resources.fine_tunes import create_job_request
 from airflow_provider_dashscope.tasks.fine_tunes import FINE_TUNE_JOB_WAIT
 from airflow_provider_dashscope.tasks.identity import run_start, task_instance_token, try_number
 
@@ -138,9 +136,9 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
     ) -> None:
         super().__init__(**kwargs)
         if model is None or (isinstance(model, str) and not model.strip()):
-            raise DashScopeConfigError(f"model must be a model id such as 'qwen3-14b', got {model!r}")
+            raise config_error(f"model must be a model id such as 'qwen3-14b', got {model!r}")
         if training_file_ids is None or training_file_ids == [] or training_file_ids == "":
-            raise DashScopeConfigError("training_file_ids must list at least one uploaded training file id")
+            raise config_error("training_file_ids must list at least one uploaded training file id")
         if not is_templated(hyper_parameters):  # a literal is checked at DAG parse; a template's value in execute
             for warning in check_hyper_parameters(hyper_parameters):
                 self.log.warning("%s", warning)
@@ -161,6 +159,8 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
         job_name = self.job_name or self._default_job_name(context)
         for warning in check_hyper_parameters(self.hyper_parameters):
             self.log.warning("%s", warning)
+        from airflow_provider_dashscope.resources.fine_tunes import create_job_request
+
         request = create_job_request(  # validates the rendered arguments before any request
             model=self.model,
             training_file_ids=self.training_file_ids,
@@ -208,6 +208,8 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
         return None
 
     def _cancel(self, job_id: str, why: str) -> None:
+        from airflow_provider_dashscope.exceptions import DashScopeError, UnsupportedOperationError
+
         try:
             self.hook.cancel_fine_tune_job(job_id)
         except UnsupportedOperationError:

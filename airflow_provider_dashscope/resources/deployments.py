@@ -1,85 +1,44 @@
 """The deployments resource (``/deployments``): requests to build and answers to parse, with no I/O.
 
 The bodies are the official SDK's: create sends ``model_name`` and ``capacity`` first, then the optional fields;
-scale sends ``deployed_model`` with the new ``capacity``. Arguments are checked here, before any request, with
-the limits the API documents: ``capacity`` an integer from 1 to 999 (the API's message: "larger than or equal to 0
-and multiples of 1 and less than 1000"; 0 serves nothing), ``suffix`` at most 8 characters (lower-case letters and
-digits: it becomes part of the model's name).
+scale sends ``deployed_model`` with the new ``capacity``. Arguments are checked before any request (by
+:mod:`airflow_provider_dashscope._checks.resources`, re-exported here), with the limits the API documents:
+``capacity`` an integer from 1 to 999 (the API's message: "larger than or equal to 0 and multiples of 1 and less
+than 1000"; 0 serves nothing), ``suffix`` at most 8 characters (lower-case letters and digits: it becomes part of
+the model's name).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dashscope._http.api_request import ApiRequest, check_int, path_segment, validate_path_id
-from airflow_provider_dashscope.exceptions import DashScopeConfigError
+from airflow_provider_dashscope._checks.arguments import check_int
+from airflow_provider_dashscope._checks.resources import (  # the argument checks, re-exported
+    DEPLOYED_MODEL_HINT as DEPLOYED_MODEL_HINT,
+)
+from airflow_provider_dashscope._checks.resources import (
+    EXAMPLE_MODEL_NAME as EXAMPLE_MODEL_NAME,
+)
+from airflow_provider_dashscope._checks.resources import (
+    MAX_CAPACITY as MAX_CAPACITY,
+)
+from airflow_provider_dashscope._checks.resources import (
+    MODEL_NAME_HINT as MODEL_NAME_HINT,
+)
+from airflow_provider_dashscope._checks.resources import (
+    check_api_fields,
+    check_capacity,
+    check_plan,
+    check_suffix,
+    validate_deployed_model,
+    validate_model_name,
+)
+from airflow_provider_dashscope._http.api_request import ApiRequest, path_segment
 
 if TYPE_CHECKING:
     from airflow_provider_dashscope._config import ClientConfig
     from airflow_provider_dashscope.models import Deployment, DeploymentPage
-
-EXAMPLE_MODEL_NAME = "qwen3-14b-ft-202410291653-1c7f"
-#: Capacity is less than this (the API refuses 1000 and more).
-MAX_CAPACITY = 1000
-_SUFFIX = re.compile(r"[a-z0-9]{1,8}")
-#: Body fields with an argument of their own in :func:`create_deployment_request`.
-_NAMED_FIELDS = frozenset({"model_name", "capacity", "plan", "suffix"})
-
-
-DEPLOYED_MODEL_HINT = "pass the deployed_model the deploy call returned (DashScopeDeployModelOperator's XCom)"
-MODEL_NAME_HINT = f"pass a base model id or a fine-tune job's finetuned_output, e.g. {EXAMPLE_MODEL_NAME!r}"
-
-
-def validate_deployed_model(value: Any, *, field_name: str = "deployed_model") -> str:
-    """Return ``value`` if it can name a deployment in a URL path, else raise a ``ValueError`` that shows it."""
-    return validate_path_id(value, field_name=field_name, noun="deployed model name", hint=DEPLOYED_MODEL_HINT)
-
-
-def validate_model_name(value: Any, *, field_name: str = "model_name") -> str:
-    """A model to deploy: a base model id or a fine-tune's ``finetuned_output`` (it becomes a URL path segment)."""
-    return validate_path_id(value, field_name=field_name, noun="model name", hint=MODEL_NAME_HINT)
-
-
-def check_capacity(value: Any, *, field_name: str = "capacity") -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value < MAX_CAPACITY:
-        raise DashScopeConfigError(
-            f"{field_name} must be a positive integer below {MAX_CAPACITY} (a multiple of the model's base "
-            f"capacity, usually 1), got {value!r}"
-        )
-    return value
-
-
-def check_suffix(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not _SUFFIX.fullmatch(value):
-        raise DashScopeConfigError(
-            f"suffix must be 1 to 8 lower-case letters or digits (it is appended to the deployed model's name), "
-            f"got {value!r}"
-        )
-    return value
-
-
-def check_plan(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip() or value != value.strip():
-        raise DashScopeConfigError(f"plan must be a plan name such as 'lora', 'mu' or 'ptu', or None; got {value!r}")
-    return value
-
-
-def check_api_fields(fields: Any) -> dict[str, Any]:
-    """Extra body fields (``deploy_spec``, ``billing_method``...): a dict that does not repeat a named argument."""
-    if fields is None:
-        return {}
-    if not isinstance(fields, Mapping) or not all(isinstance(key, str) for key in fields):
-        raise DashScopeConfigError(f"api_fields must be a dict of body fields, got {type(fields).__name__}")
-    clash = sorted(_NAMED_FIELDS & set(fields))
-    if clash:
-        raise DashScopeConfigError(f"api_fields repeats {', '.join(clash)}; pass them as arguments of their own")
-    return dict(fields)
 
 
 def deployed_model_name(model_name: str, suffix: str | None) -> str:

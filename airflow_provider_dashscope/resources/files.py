@@ -19,12 +19,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_dashscope._checks.arguments import check_int, validate_path_id
+from airflow_provider_dashscope._checks.resources import check_description
 from airflow_provider_dashscope._checks.training_file import LocalFile
-from airflow_provider_dashscope._http.api_request import ApiRequest, check_int, path_segment, validate_path_id
+from airflow_provider_dashscope._http.api_request import ApiRequest, path_segment
 from airflow_provider_dashscope._http.multipart import MultipartUpload
 from airflow_provider_dashscope.exceptions import (
     DashScopeAPIError,
-    DashScopeConfigError,
     FileUploadError,
     InvalidResponseError,
     NotFoundError,
@@ -60,12 +61,6 @@ def delete_file_request(file_id: str) -> ApiRequest:
 def list_files_request(page_no: int = 1, page_size: int = 10) -> ApiRequest:
     params = {"page_no": check_int("page_no", page_no, 1), "page_size": check_int("page_size", page_size, 1, 100)}
     return ApiRequest("GET", "/files", params=params, envelope="data")
-
-
-def check_description(description: Any) -> str | None:
-    if description is not None and not isinstance(description, str):
-        raise DashScopeConfigError(f"description must be a string or None, got {type(description).__name__}")
-    return description
 
 
 def upload_request(local: LocalFile, description: str | None = None) -> ApiRequest:

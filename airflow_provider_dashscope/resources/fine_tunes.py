@@ -5,23 +5,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dashscope._http.api_request import ApiRequest, check_int, path_segment, validate_path_id
+from airflow_provider_dashscope._checks.arguments import check_int
+from airflow_provider_dashscope._checks.resources import (  # the argument checks, re-exported
+    EXAMPLE_JOB_ID as EXAMPLE_JOB_ID,
+)
+from airflow_provider_dashscope._checks.resources import (
+    JOB_ID_HINT as JOB_ID_HINT,
+)
+from airflow_provider_dashscope._checks.resources import validate_job_id
+from airflow_provider_dashscope._http.api_request import ApiRequest, path_segment
 from airflow_provider_dashscope.exceptions import DashScopeConfigError
 
 if TYPE_CHECKING:
     from airflow_provider_dashscope._config import ClientConfig
     from airflow_provider_dashscope.models import FineTuneJob, FineTuneJobLogs, FineTuneJobPage
 
-EXAMPLE_JOB_ID = "ft-202410291653-1c7f"
-#: Where a good job id comes from (the end of every job id error).
-JOB_ID_HINT = f"pass the id the create call returned, e.g. {EXAMPLE_JOB_ID!r}"
 #: The most lines one logs request may ask for.
 MAX_LOG_LINES = 1000
-
-
-def validate_job_id(job_id: Any, *, field_name: str = "job_id") -> str:
-    """Return ``job_id`` if it can safely go into a URL path, else raise a ``ValueError`` that shows it."""
-    return validate_path_id(job_id, field_name=field_name, noun="job id", hint=JOB_ID_HINT)
 
 
 def _job_request(method: str, job_id: str, suffix: str = "", **kwargs: Any) -> ApiRequest:

@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from airflow_provider_dashscope._checks.resources import DEPLOYED_MODEL_HINT, validate_deployed_model
 from airflow_provider_dashscope.links import XCOM_DEPLOYMENT_URL
-from airflow_provider_dashscope.resources.deployments import DEPLOYED_MODEL_HINT, validate_deployed_model
 from airflow_provider_dashscope.tasks.wait import WaitSpec
 
 if TYPE_CHECKING:
@@ -56,4 +55,4 @@ DEPLOYMENT_WAIT: WaitSpec[Deployment] = WaitSpec(
 )
 
 #: A deployment being deleted, waited on until a get answers 404.
-DEPLOYMENT_DELETION_WAIT: WaitSpec[Deployment] = replace(DEPLOYMENT_WAIT, policy=_deleted, trigger=_deletion_trigger)
+DEPLOYMENT_DELETION_WAIT: WaitSpec[Deployment] = DEPLOYMENT_WAIT.replace(policy=_deleted, trigger=_deletion_trigger)

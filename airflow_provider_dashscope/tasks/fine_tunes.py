@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_dashscope._checks.resources import JOB_ID_HINT, validate_job_id
 from airflow_provider_dashscope.links import XCOM_JOB_URL
-from airflow_provider_dashscope.resources.fine_tunes import JOB_ID_HINT, validate_job_id
 from airflow_provider_dashscope.tasks.wait import WaitSpec
 
 if TYPE_CHECKING:
