@@ -45,6 +45,18 @@ def test_trigger_scale_prints_a_row_per_side_over_https() -> None:
         assert done > 0, row  # every side polled the emulator, through a verified TLS connection
 
 
+def test_trigger_scale_prints_the_floor_and_the_provider_over_plain_http() -> None:
+    output = run(
+        "trigger_scale.py", "--plain-http", "--waits", "4", "--poll-interval", "0.5", "--seconds", "1",
+        "--repeats", "1", "--sides", "floor", "provider",
+    )  # fmt: skip
+    assert "over plain HTTP" in output
+    rows = table_rows(output)
+    assert [row[1] for row in rows] == ["floor", "provider"]
+    for row in rows:
+        assert int(row[2].split("/")[0].replace(",", "")) > 0, row  # every side polled the plain-HTTP emulator
+
+
 def test_coalescing_prints_shared_and_unshared_requests() -> None:
     output = run("coalescing.py", "--poll-interval", "0.5", "--seconds", "1.5", "--waits", "3", "--mix-jobs")
     rows = table_rows(output)

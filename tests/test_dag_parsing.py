@@ -50,6 +50,38 @@ TASK_ONLY_MODULES = (
     "airflow_provider_dashscope.triggers.deployments",
     "airflow_provider_dashscope.emulator",
 )
+#: Every module of the provider that building the seven tasks of a DAG may load: the classes a DAG names, their bases
+#: and their argument checks (and what Airflow itself loads of the provider: the package and its metadata). The
+#: request builders, the exceptions, the HTTP layer and the models load when a task runs. A module added here makes
+#: every parse of every DAG file that uses the provider slower (benchmarks/dag_parse.py --wheel measures it).
+PARSE_TIME_MODULES = frozenset(
+    {
+        "airflow_provider_dashscope",  # Airflow loads the package, _regions and get_provider_info itself
+        "airflow_provider_dashscope._regions",
+        "airflow_provider_dashscope.get_provider_info",
+        "airflow_provider_dashscope._checks",
+        "airflow_provider_dashscope._checks.arguments",
+        "airflow_provider_dashscope._checks.hyper_parameters",
+        "airflow_provider_dashscope._checks.resources",
+        "airflow_provider_dashscope.links",
+        "airflow_provider_dashscope.operators",
+        "airflow_provider_dashscope.operators._wait",
+        "airflow_provider_dashscope.operators.deployments",
+        "airflow_provider_dashscope.operators.files",
+        "airflow_provider_dashscope.operators.fine_tunes",
+        "airflow_provider_dashscope.sensors",
+        "airflow_provider_dashscope.sensors._wait",
+        "airflow_provider_dashscope.sensors.deployments",
+        "airflow_provider_dashscope.sensors.fine_tunes",
+        "airflow_provider_dashscope.tasks",
+        "airflow_provider_dashscope.tasks.deployments",
+        "airflow_provider_dashscope.tasks.fine_tunes",
+        "airflow_provider_dashscope.tasks.identity",
+        "airflow_provider_dashscope.tasks.wait",
+    }
+)
+#: Standard-library modules only an error path needs (e.g. difflib for "did you mean" on an unknown key).
+NOT_AT_PARSE = ("difflib",)
 #: Modules our DAG-facing modules must not pull in themselves (Airflow 2 core happens to import requests).
 NOT_NEWLY_IMPORTED = ("requests", "tenacity", "aiohttp", "urllib3")
 
@@ -73,12 +105,26 @@ PROBE = textwrap.dedent(
         DashScopeDeleteDeploymentOperator, DashScopeDeployModelOperator,
     )
     from airflow_provider_dashscope.sensors.deployments import DashScopeDeploymentSensor
+
+    # What building the seven tasks of a DAG (literal arguments, checked at parse) loads of the provider.
+    DashScopeUploadFileOperator(task_id="u", path="/data/train.jsonl")
+    DashScopeCreateFineTuneJobOperator(
+        task_id="t", model="qwen3-14b", training_file_ids=["file-1"], hyper_parameters={"n_epochs": 3}
+    )
+    DashScopeFineTuneJobSensor(task_id="w", job_id="ft-1", deferrable=True)
+    DashScopeFineTuneJobOperator(task_id="r", job_id="ft-1")
+    DashScopeDeployModelOperator(task_id="d", model_name="qwen3-14b", capacity=1, suffix="v1")
+    DashScopeDeploymentSensor(task_id="s", deployed_model="qwen3-14b")
+    DashScopeDeleteDeploymentOperator(task_id="x", deployed_model="qwen3-14b")
+    provider_at_parse = sorted(m for m in sys.modules if m.startswith("airflow_provider_dashscope"))
+
     for path in sys.argv[1:]:
         runpy.run_path(path)  # parse the example DAGs
 
     print(json.dumps({
         "loaded": sorted(m for m in sys.modules),
         "new": sorted(set(sys.modules) - baseline),
+        "provider_at_parse": provider_at_parse,
         "deferrable": {
             "sensor": DashScopeFineTuneJobSensor(task_id="s", job_id="ft-1").deferrable,
             "operator": DashScopeFineTuneJobOperator(task_id="o", job_id="ft-1").deferrable,
@@ -126,6 +172,14 @@ def test_parsing_a_dag_file_imports_nothing_only_a_running_task_needs(parsed_def
     loaded = set(parsed_default["loaded"])
     leaked = [m for m in loaded if any(m == bad or m.startswith(bad + ".") for bad in TASK_ONLY_MODULES)]
     assert leaked == []
+
+
+def test_building_a_dag_loads_only_the_classes_it_names_and_their_checks(parsed_default):
+    at_parse = set(parsed_default["provider_at_parse"])
+    assert "airflow_provider_dashscope.sensors.fine_tunes" in at_parse  # the probe really built the tasks
+    assert sorted(at_parse - PARSE_TIME_MODULES) == []  # import new ones when the task runs, not at module level
+    new = set(parsed_default["new"])
+    assert [m for m in NOT_AT_PARSE if m in new] == []
 
 
 def test_our_dag_facing_modules_import_no_http_client_or_retry_library(parsed_default):
