@@ -27,6 +27,7 @@ there; each child reports where it imported the provider from, and the run stops
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -156,13 +157,16 @@ def wheel_install(workdir: Path) -> str:
     airflow = metadata.version("apache-airflow")
     python_minor = f"{sys.version_info[0]}.{sys.version_info[1]}"
     constraints = REPO_ROOT / "constraints" / f"airflow-{airflow}-py{python_minor}.txt"
-    uv = shutil.which("uv") or next((str(p) for p in [REPO_ROOT / ".tools" / "bin" / "uv"] if p.exists()), None)
+    candidates = [REPO_ROOT / ".tools" / "bin" / "uv", Path(sys.executable).parent / "uv"]  # make install's uv
+    uv = shutil.which("uv") or next((str(path) for path in candidates if path.exists()), None)
     dist, venv = workdir / "dist", workdir / "venv"
     if uv:
         _run([uv, "build", "--wheel", "--quiet", "--out-dir", str(dist), str(REPO_ROOT)], "building the wheel")
         _run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], "creating the virtualenv")
         install = [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(venv / "bin" / "python")]
     else:
+        if importlib.util.find_spec("pip") is None:
+            raise SystemExit("--wheel needs uv (on PATH or in .tools/bin, where make install puts it) or pip")
         _run(
             [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(REPO_ROOT)], "pip wheel"
         )
