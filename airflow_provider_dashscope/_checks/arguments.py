@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import re
 import time
-import unicodedata
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -48,6 +47,8 @@ def validate_path_id(value: Any, *, field_name: str, noun: str, hint: str) -> st
         raise config_error(
             f"{field_name} is {len(value)} characters long (at most {MAX_ID_LENGTH}): {value[:40]!r}...; {hint}"
         )
+    import unicodedata  # a C extension: loaded only for an id the quick check refused
+
     bad = [ch for ch in value if ch in "/?#\\" or ch.isspace() or unicodedata.category(ch)[0] == "C"]
     if bad or value in (".", ".."):
         what = "'/', '?', '#', '\\', whitespace, control or format characters" if bad else "only dots"

@@ -13,8 +13,6 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar
 
-from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
-
 from airflow_provider_dashscope._checks.arguments import check_id_arg, check_rendered_id, deadline_from, template_of
 
 if TYPE_CHECKING:
@@ -311,6 +309,8 @@ class ResourceWaitMixin(Generic[R]):
         return result
 
     def _fail(self, context: Context, event: WaitEvent) -> NoReturn:
+        from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
+
         from airflow_provider_dashscope.wait.outcomes import Outcome
 
         if event.resource_status is not None:
