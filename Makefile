@@ -41,10 +41,10 @@ docs-install: install
 	  && touch $(VENV)/.installed-docs; fi
 
 docs: docs-install
-	$(VENV)/bin/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 docs-serve: docs-install
-	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
 
 emulator: install
 	$(VENV)/bin/dashscope-emulator --host 127.0.0.1 --port 8089
