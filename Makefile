@@ -1,7 +1,7 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11, pip and git):
 #   make demo   run the pipeline DAG (upload, fine-tune, deploy) end to end against the local emulator
 #   make test   run the test suite (Airflow 3); `make test-airflow2` runs it on Airflow 2.11
-#   make lint   ruff (lint and format check) and mypy
+#   make lint   ruff (lint and format check), mypy and import-linter (the layers in pyproject.toml)
 #   make docs   build the documentation site strictly into site/ (make docs-serve: serve it on 127.0.0.1:8000)
 PYTHON ?= python3
 AIRFLOW_VERSION ?= 3.3.2
@@ -26,8 +26,9 @@ test: install system-deps
 
 lint: install
 	$(VENV)/bin/ruff check airflow_provider_dashscope tests example_dags scripts benchmarks
-	$(VENV)/bin/ruff format --check airflow_provider_dashscope example_dags scripts benchmarks
+	$(VENV)/bin/ruff format --check airflow_provider_dashscope tests example_dags scripts benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 test-airflow2:
 	$(MAKE) test AIRFLOW_VERSION=2.11.2 VENV=.venv-airflow2

@@ -37,8 +37,9 @@ def example(cls: type[DashScopeError]) -> DashScopeError:
             resource_key="job_id",
         )
     if issubclass(cls, DashScopeTransportError):
-        return cls("GET /x timed out", method="GET", url="http://127.0.0.1/api/v1/x", connect_failed=True,
-                   request_id="req-8")
+        return cls(
+            "GET /x timed out", method="GET", url="http://127.0.0.1/api/v1/x", connect_failed=True, request_id="req-8"
+        )
     if issubclass(cls, (FineTuneJobError, FineTuneJobTimeoutError)):
         return cls("job ended", job_id="ft-1", job_status="FAILED")
     if issubclass(cls, (exceptions.DeploymentError, exceptions.DeploymentTimeoutError)):

@@ -12,8 +12,8 @@ from airflow_provider_dashscope.hooks._paging import iter_pages
 from airflow_provider_dashscope.resources import files
 
 if TYPE_CHECKING:
-    from airflow_provider_dashscope._protocol import ApiRequest
-    from airflow_provider_dashscope._sync_transport import Parser
+    from airflow_provider_dashscope._http.api_request import ApiRequest
+    from airflow_provider_dashscope._http.api_response import Parser
     from airflow_provider_dashscope.models import DashScopeFile, DashScopeFilePage
 
 T = TypeVar("T")

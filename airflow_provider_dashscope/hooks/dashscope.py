@@ -13,15 +13,17 @@ from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHo
 
 from airflow_provider_dashscope import __version__
 from airflow_provider_dashscope._config import ClientConfig, build_config
+from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
 from airflow_provider_dashscope.exceptions import DashScopeConfigError
 from airflow_provider_dashscope.hooks._deployments import DeploymentsMixin
 from airflow_provider_dashscope.hooks._files import FilesMixin
 from airflow_provider_dashscope.hooks._fine_tunes import FineTunesMixin
 
 if TYPE_CHECKING:
-    from airflow_provider_dashscope._async_transport import AsyncTransport
-    from airflow_provider_dashscope._protocol import ApiRequest
-    from airflow_provider_dashscope._sync_transport import Parser, SyncTransport
+    from airflow_provider_dashscope._http.api_request import ApiRequest
+    from airflow_provider_dashscope._http.api_response import Parser
+    from airflow_provider_dashscope._http.async_transport import AsyncTransport
+    from airflow_provider_dashscope._http.sync_transport import SyncTransport
 
 ENV_API_KEY = "DASHSCOPE_API_KEY"
 ENV_BASE_URL = "DASHSCOPE_HTTP_BASE_URL"
@@ -62,7 +64,7 @@ class DashScopeHook(FineTunesMixin, FilesMixin, DeploymentsMixin, BaseHook):
     """
 
     conn_name_attr = "dashscope_conn_id"
-    default_conn_name = "dashscope_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "dashscope"
     hook_name = "DashScope (Model Studio)"
 
@@ -151,7 +153,7 @@ class DashScopeHook(FineTunesMixin, FilesMixin, DeploymentsMixin, BaseHook):
 
     def _config_from_environment(self, overrides: Mapping[str, Any], *, blocking: bool) -> ClientConfig:
         """``DASHSCOPE_API_KEY`` (and ``DASHSCOPE_HTTP_BASE_URL``) when the connection does not exist."""
-        from airflow_provider_dashscope._connections import similar_conn_id
+        from airflow_provider_dashscope._connection_lookup import similar_conn_id
 
         conn_id = self.dashscope_conn_id
         api_key = os.environ.get(ENV_API_KEY)
@@ -212,7 +214,7 @@ class DashScopeHook(FineTunesMixin, FilesMixin, DeploymentsMixin, BaseHook):
         holding thousands of waits does not fetch the same connection thousands of times.
         """
         if self._config is None:
-            from airflow_provider_dashscope._async_transport import loop_cache
+            from airflow_provider_dashscope._http.async_transport import loop_cache
 
             cache = loop_cache()
             key = ("config", self.dashscope_conn_id, tuple(self._overrides.items()))
@@ -261,7 +263,7 @@ class DashScopeHook(FineTunesMixin, FilesMixin, DeploymentsMixin, BaseHook):
 
     def _sync_transport(self) -> SyncTransport:
         if self._sync is None:
-            from airflow_provider_dashscope._sync_transport import SyncTransport
+            from airflow_provider_dashscope._http.sync_transport import SyncTransport
 
             self._sync = SyncTransport(self.config, self.user_agent, self.log, sleep=lambda s: self._sleep(s))
         return self._sync
@@ -271,7 +273,7 @@ class DashScopeHook(FineTunesMixin, FilesMixin, DeploymentsMixin, BaseHook):
 
     async def _asend(self, request: ApiRequest, parse: Parser[T]) -> T:
         if self._async is None:
-            from airflow_provider_dashscope._async_transport import AsyncTransport
+            from airflow_provider_dashscope._http.async_transport import AsyncTransport
 
             config = await self.aget_config()
             self._async = AsyncTransport(config, self.user_agent, self.log, sleep=lambda s: self._asleep(s))

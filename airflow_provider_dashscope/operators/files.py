@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_dashscope._arguments import is_templated
-from airflow_provider_dashscope._task_identity import task_instance_token, try_number
+from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
 from airflow_provider_dashscope._training_file import MAX_FILE_BYTES, LocalFile, check_purpose, inspect_file
 from airflow_provider_dashscope.exceptions import DashScopeConfigError, TrainingFileError
 from airflow_provider_dashscope.resources.files import check_description
+from airflow_provider_dashscope.tasks.identity import task_instance_token, try_number
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -44,7 +45,7 @@ def _check_path(path: Any, *, rendered: bool) -> None:
 class DashScopeUploadFileOperator(BaseOperator):
     """
     Upload a file (by default fine-tune training data) and return its ``file_id`` (the XCom ``return_value``),
-    ready for ``training_file_ids`` of :class:`~airflow_provider_dashscope.operators.dashscope.
+    ready for ``training_file_ids`` of :class:`~airflow_provider_dashscope.operators.fine_tunes.
     DashScopeCreateFineTuneJobOperator`.
 
     Before any byte is sent, the file is checked: it exists, fits the size limit of ``purpose`` (300 MiB for
@@ -77,7 +78,7 @@ class DashScopeUploadFileOperator(BaseOperator):
         path: Any,
         purpose: str = "fine-tune",
         description: str | None = None,
-        dashscope_conn_id: str = "dashscope_default",
+        dashscope_conn_id: str = DEFAULT_CONN_ID,
         reuse_on_retry: bool = True,
         **kwargs: Any,
     ) -> None:

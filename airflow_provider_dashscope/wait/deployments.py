@@ -22,7 +22,7 @@ from airflow_provider_dashscope.exceptions import (
     request_id_note,
 )
 from airflow_provider_dashscope.models import Deployment, DeploymentStatus
-from airflow_provider_dashscope.wait.events import EventKeys, Outcome, WaitEvent
+from airflow_provider_dashscope.wait.outcomes import EventKeys, Outcome, WaitEvent
 from airflow_provider_dashscope.wait.policy import WaitPolicy
 
 DEPLOYMENT_EVENT_KEYS = EventKeys("deployed_model", "deployment_status", "deployment")

@@ -13,8 +13,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
-from airflow_provider_dashscope.wait.events import WaitEvent
 from airflow_provider_dashscope.wait.machine import Done, FetchLogs, LogLine, Sleep, WaitMachine
+from airflow_provider_dashscope.wait.outcomes import WaitEvent
 
 R = TypeVar("R")
 

@@ -11,7 +11,7 @@ from airflow_provider_dashscope.exceptions import (
     request_id_note,
 )
 from airflow_provider_dashscope.models import FineTuneJob, JobStatus
-from airflow_provider_dashscope.wait.events import JOB_EVENT_KEYS, Outcome, WaitEvent
+from airflow_provider_dashscope.wait.outcomes import JOB_EVENT_KEYS, Outcome, WaitEvent
 from airflow_provider_dashscope.wait.policy import WaitPolicy
 
 _OUTCOMES = {

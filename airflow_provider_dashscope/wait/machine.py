@@ -36,9 +36,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
-from airflow_provider_dashscope._protocol import is_transient
+from airflow_provider_dashscope._http.retry import is_transient
 from airflow_provider_dashscope.exceptions import DashScopeAPIError, DashScopeError, NotFoundError
-from airflow_provider_dashscope.wait.events import Outcome, WaitEvent
+from airflow_provider_dashscope.wait.outcomes import Outcome, WaitEvent
 from airflow_provider_dashscope.wait.policy import WaitPolicy
 
 R = TypeVar("R")

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from airflow_provider_dashscope.wait.events import EventKeys, Outcome, WaitEvent
+from airflow_provider_dashscope.wait.outcomes import EventKeys, Outcome, WaitEvent
 
 R = TypeVar("R")
 

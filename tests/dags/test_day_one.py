@@ -152,7 +152,7 @@ SUGGEST_FROM_DB = """
 import json
 from airflow.models.connection import Connection
 from airflow.utils.session import create_session
-from airflow_provider_dashscope._connections import similar_conn_id
+from airflow_provider_dashscope._connection_lookup import similar_conn_id
 
 with create_session() as session:
     session.add(Connection(conn_id="dashscope_prod", conn_type="dashscope", password="sk-db-SECRET-77"))

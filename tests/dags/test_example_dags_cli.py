@@ -119,8 +119,13 @@ def run_cli(env: dict[str, str], log_path: Path, *args: str) -> CliResult:
     """Run ``airflow <args>``; stdout and stderr go to ``log_path``. On timeout its process group is killed."""
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [str(AIRFLOW), *args], env=env, cwd=str(log_path.parent), stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            [str(AIRFLOW), *args],
+            env=env,
+            cwd=str(log_path.parent),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         try:
             returncode = process.wait(timeout=CLI_TIMEOUT)
@@ -212,8 +217,13 @@ def test_gate_dag_waits_for_the_job_and_deploys_its_result(emulator, clock, airf
     stop = start_clock_on_first_poll(emulator, clock, job_id)
     try:
         result = run_cli(
-            airflow_env, tmp_path / "dags-test.log",
-            "dags", "test", "dashscope_finetune_gate", "-c", json.dumps({"job_id": job_id}),
+            airflow_env,
+            tmp_path / "dags-test.log",
+            "dags",
+            "test",
+            "dashscope_finetune_gate",
+            "-c",
+            json.dumps({"job_id": job_id}),
         )
     finally:
         stop.set()
@@ -248,8 +258,13 @@ def test_report_dag_writes_the_report_of_its_data_interval(emulator, airflow_env
             "pin": True,  # the report reads statuses as seeded, whatever the emulator's clock does
             "create_time": created,
         }
-        spec.update({k: v for k, v in (("end_time", ended), ("usage", usage), ("code", code), ("message", message))
-                     if v is not None})
+        spec.update(
+            {
+                k: v
+                for k, v in (("end_time", ended), ("usage", usage), ("code", code), ("message", message))
+                if v is not None
+            }
+        )
         specs.append(spec)
     emulator.seed(specs)
     report_dir = tmp_path / "reports"

@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 
 from airflow_provider_dashscope.exceptions import DashScopeConfigError
-from airflow_provider_dashscope.operators.dashscope import (
+from airflow_provider_dashscope.operators.fine_tunes import (
     DashScopeCreateFineTuneJobOperator,
     DashScopeFineTuneJobOperator,
 )
-from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
+from airflow_provider_dashscope.sensors.fine_tunes import DashScopeFineTuneJobSensor
 
 from .conftest import KEY, REPO, conn_json
 

@@ -171,8 +171,10 @@ def test_counts_show_every_known_status_then_unknown_ones(make_job, window):
         ("PAUSED", 2),
     )
     assert table(report.markdown_text(), "Summary")[1:] == [[s, str(n)] for s, n in report.status_counts]
-    assert "By status: PENDING 0, QUEUING 0, RUNNING 1, CANCELING 0, SUCCEEDED 2, FAILED 0, CANCELED 0, " \
+    assert (
+        "By status: PENDING 0, QUEUING 0, RUNNING 1, CANCELING 0, SUCCEEDED 2, FAILED 0, CANCELED 0, "
         "ARCHIVED 1, PAUSED 2" in report.summary_text()
+    )
 
 
 def test_tokens_per_base_model_count_jobs_without_usage(make_job, window):
@@ -315,9 +317,17 @@ def test_markdown_escapes_pipes_newlines_and_markup_in_cells(make_job, window):
 
 def test_csv_round_trips_through_dictreader(make_job, window, tmp_path):
     jobs = [
-        make_job("ft-b", "FAILED", created="2026-11-20T02:00:00", ended="2026-11-20T02:05:00",
-                 base_model="qwen3-8b", model="qwen3-8b-instruct", code="InvalidDataset", message=NASTY,
-                 job_name="nightly, v2"),
+        make_job(
+            "ft-b",
+            "FAILED",
+            created="2026-11-20T02:00:00",
+            ended="2026-11-20T02:05:00",
+            base_model="qwen3-8b",
+            model="qwen3-8b-instruct",
+            code="InvalidDataset",
+            message=NASTY,
+            job_name="nightly, v2",
+        ),
         make_job("ft-a", "RUNNING", created="2026-11-20T01:00:00"),
         make_job("ft-c", "SUCCEEDED", created="2026-11-20T03:00:00", ended="2026-11-20T04:30:00", usage=123_456),
     ]
@@ -327,33 +337,70 @@ def test_csv_round_trips_through_dictreader(make_job, window, tmp_path):
         assert tuple(reader.fieldnames) == CSV_COLUMNS
         rows = list(reader)
     assert rows == [
-        {"job_id": "ft-a", "job_name": "", "status": "RUNNING", "model": "qwen3-14b", "base_model": "qwen3-14b",
-         "create_time": "2026-11-20T01:00:00+00:00", "end_time": "", "duration_seconds": "", "usage": "",
-         "code": "", "message": ""},
-        {"job_id": "ft-b", "job_name": "nightly, v2", "status": "FAILED", "model": "qwen3-8b-instruct",
-         "base_model": "qwen3-8b", "create_time": "2026-11-20T02:00:00+00:00",
-         "end_time": "2026-11-20T02:05:00+00:00", "duration_seconds": "300", "usage": "", "code": "InvalidDataset",
-         "message": NASTY},
-        {"job_id": "ft-c", "job_name": "", "status": "SUCCEEDED", "model": "qwen3-14b", "base_model": "qwen3-14b",
-         "create_time": "2026-11-20T03:00:00+00:00", "end_time": "2026-11-20T04:30:00+00:00",
-         "duration_seconds": "5400", "usage": "123456", "code": "", "message": ""},
+        {
+            "job_id": "ft-a",
+            "job_name": "",
+            "status": "RUNNING",
+            "model": "qwen3-14b",
+            "base_model": "qwen3-14b",
+            "create_time": "2026-11-20T01:00:00+00:00",
+            "end_time": "",
+            "duration_seconds": "",
+            "usage": "",
+            "code": "",
+            "message": "",
+        },
+        {
+            "job_id": "ft-b",
+            "job_name": "nightly, v2",
+            "status": "FAILED",
+            "model": "qwen3-8b-instruct",
+            "base_model": "qwen3-8b",
+            "create_time": "2026-11-20T02:00:00+00:00",
+            "end_time": "2026-11-20T02:05:00+00:00",
+            "duration_seconds": "300",
+            "usage": "",
+            "code": "InvalidDataset",
+            "message": NASTY,
+        },
+        {
+            "job_id": "ft-c",
+            "job_name": "",
+            "status": "SUCCEEDED",
+            "model": "qwen3-14b",
+            "base_model": "qwen3-14b",
+            "create_time": "2026-11-20T03:00:00+00:00",
+            "end_time": "2026-11-20T04:30:00+00:00",
+            "duration_seconds": "5400",
+            "usage": "123456",
+            "code": "",
+            "message": "",
+        },
     ]
 
 
 def test_times_are_written_in_the_zone_of_the_window(make_job):
     shanghai = pendulum.timezone("Asia/Shanghai")
     start = pendulum.datetime(2026, 11, 20, tz=shanghai)
-    report = build_report([make_job("a", created="2026-11-20T01:00:00", ended="2026-11-20T02:00:00")],
-                          start, start + timedelta(days=1))
+    report = build_report(
+        [make_job("a", created="2026-11-20T01:00:00", ended="2026-11-20T02:00:00")], start, start + timedelta(days=1)
+    )
     row = next(csv.DictReader(io.StringIO(report.csv_text())))
     assert (row["create_time"], row["end_time"]) == ("2026-11-20T09:00:00+08:00", "2026-11-20T10:00:00+08:00")
 
 
 def test_the_same_jobs_in_any_order_give_identical_files(make_job, window, tmp_path):
     jobs = [
-        make_job(f"ft-{i:02d}", random.Random(i).choice(KNOWN), created=f"2026-11-20T{i % 3:02d}:00:00",
-                 ended=f"2026-11-20T{i % 3 + 1:02d}:00:00", base_model=f"m{i % 4}", usage=i * 10,
-                 code=f"C{i}", message=f"m{i}")
+        make_job(
+            f"ft-{i:02d}",
+            random.Random(i).choice(KNOWN),
+            created=f"2026-11-20T{i % 3:02d}:00:00",
+            ended=f"2026-11-20T{i % 3 + 1:02d}:00:00",
+            base_model=f"m{i % 4}",
+            usage=i * 10,
+            code=f"C{i}",
+            message=f"m{i}",
+        )
         for i in range(12)
     ]
     shuffled = list(jobs)
@@ -370,14 +417,22 @@ def test_the_same_jobs_in_any_order_give_identical_files(make_job, window, tmp_p
 def test_markdown_has_the_four_sections_in_order(make_job, window, tmp_path):
     jobs = [
         make_job("ft-ok", created="2026-11-20T01:00:00", ended="2026-11-20T02:00:00", usage=42),
-        make_job("ft-bad", "FAILED", created="2026-11-20T03:00:00", ended="2026-11-20T03:00:30",
-                 code="TrainingFailed", message="loss is NaN"),
+        make_job(
+            "ft-bad",
+            "FAILED",
+            created="2026-11-20T03:00:00",
+            ended="2026-11-20T03:00:30",
+            code="TrainingFailed",
+            message="loss is NaN",
+        ),
     ]
     files = write_report(build_report(jobs, *window), str(tmp_path / "new" / "dir"), "dashscope_finetune_report_x")
     assert os.path.basename(files.markdown_path) == "dashscope_finetune_report_x.md"
     with open(files.markdown_path, encoding="utf-8") as fh:
         text = fh.read()
-    assert text == """\
+    assert (
+        text
+        == """\
 # DashScope fine-tune report
 
 ## Summary
@@ -420,6 +475,7 @@ Seconds from create_time to end_time, for jobs in a terminal status (SUCCEEDED, 
 | --- | --- | --- | --- | --- | --- |
 | ft-bad | qwen3-14b | FAILED | TrainingFailed | loss is NaN | 2026-11-20T03:00:30+00:00 |
 """
+    )
 
 
 def test_summary_text_is_a_few_lines_with_the_numbers(make_job, window):
@@ -472,7 +528,8 @@ _job_strategy = st.builds(
         status=JobStatus.parse(status),
         base_model=model,
         create_time=None if created is None else pendulum.datetime(2026, 11, 19, tz="UTC").add(minutes=created),
-        end_time=None if created is None or run is None
+        end_time=None
+        if created is None or run is None
         else pendulum.datetime(2026, 11, 19, tz="UTC").add(minutes=created + run),
         usage=usage,
     ),
@@ -496,8 +553,10 @@ def test_the_tables_add_up(jobs):
     assert sum(n for _, n in report.status_counts) == report.total_jobs == len(inside)
     assert sum(t.jobs for t in report.tokens) == len(inside)
     assert report.total_tokens == sum(j.usage or 0 for j in inside)
-    assert report.overall_durations.count == sum(
-        1 for j in inside if j.is_terminal and j.end_time is not None
-    ) == sum(d.count for d in report.durations[:-1])
+    assert (
+        report.overall_durations.count
+        == sum(1 for j in inside if j.is_terminal and j.end_time is not None)
+        == sum(d.count for d in report.durations[:-1])
+    )
     assert len(report.failures) == sum(1 for j in inside if j.status == JobStatus.FAILED)
     assert len(report.csv_text().splitlines()) == 1 + len(inside)

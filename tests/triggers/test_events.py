@@ -178,7 +178,13 @@ async def test_statuses_model_and_name_prefix_filter_the_reports(vt_emu, kwargs,
     emu.seed(
         [
             {"job_id": "ft-a", "model": "qwen3-14b", "running_seconds": 10},
-            {"job_id": "ft-b", "model": "qwen3-14b", "running_seconds": 10, "outcome": "FAILED", "job_name": "nightly-b"},
+            {
+                "job_id": "ft-b",
+                "model": "qwen3-14b",
+                "running_seconds": 10,
+                "outcome": "FAILED",
+                "job_name": "nightly-b",
+            },
             {"job_id": "ft-c", "model": "qwen3-8b", "running_seconds": 10},
         ]
     )

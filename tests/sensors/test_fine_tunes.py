@@ -24,8 +24,8 @@ from airflow_provider_dashscope.exceptions import (
     FineTuneJobFailedError,
     FineTuneJobNotFoundError,
 )
-from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
-from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+from airflow_provider_dashscope.sensors.fine_tunes import DashScopeFineTuneJobSensor
+from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 from airflow_provider_dashscope.wait.fine_tunes import RESULT_KEYS
 from tests._waiting import GET_JOB, FakeTime, cancels, event_from_trigger, gets, make_context, seed
 
@@ -58,7 +58,16 @@ class TestParseTime:
             ({"max_consecutive_failures": 0}, r"max_consecutive_failures must be an integer >= 1"),
         ],
         ids=[
-            "empty", "none", "int", "path", "space", "none-text", "null-text", "poll-0", "poll-neg", "timeout-neg",
+            "empty",
+            "none",
+            "int",
+            "path",
+            "space",
+            "none-text",
+            "null-text",
+            "poll-0",
+            "poll-neg",
+            "timeout-neg",
             "budget-0",
         ],
     )
@@ -165,7 +174,9 @@ class TestDeferrable:
         with pytest.raises(FineTuneJobFailedError):
             sensor("ft-bad-log", deferrable=deferrable).execute(make_context())
 
-        errors = [line for line in logs.lines("error") if "Last lines of the training log of fine-tune job ft-bad-log" in line]
+        errors = [
+            line for line in logs.lines("error") if "Last lines of the training log of fine-tune job ft-bad-log" in line
+        ]
         assert len(errors) == 1, logs.lines()
         assert emu.request_count("GET", "GET /fine-tunes/{job_id}/logs", job_id="ft-bad-log") == 2
 
@@ -196,7 +207,6 @@ class TestDeferrable:
         assert re.search(rf"request_id={UUID}", str(err.value))
         assert gets(emu) == 1  # a 404 is never retried
 
-
     @pytest.mark.parametrize(
         ("retries", "try_number", "soft_fail", "expected"),
         [
@@ -212,7 +222,9 @@ class TestDeferrable:
 
         seed(emu, "ft-final", running_seconds=0, outcome="FAILED")
         with pytest.raises((FineTuneJobFailedError, AirflowSkipException)):
-            sensor("ft-final", retries=retries, soft_fail=soft_fail).execute(make_context(FakeTI(try_number=try_number)))
+            sensor("ft-final", retries=retries, soft_fail=soft_fail).execute(
+                make_context(FakeTI(try_number=try_number))
+            )
 
         said = [line for line in logs.lines("warning") if "so the task fails without" in line]
         if expected is None:
@@ -228,7 +240,9 @@ class TestDeferrable:
         with pytest.raises(FineTuneJobFailedError):
             sensor("ft-zone", dashscope_conn_id="dashscope_utc").execute(make_context())
         (header,) = [line for line in logs.lines("error") if "Last lines of the training log" in line]
-        assert header.startswith("Last lines of the training log of fine-tune job ft-zone (its times are the API's clock, UTC):")
+        assert header.startswith(
+            "Last lines of the training log of fine-tune job ft-zone (its times are the API's clock, UTC):"
+        )
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -13,11 +13,11 @@ import json
 import math
 import re
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from airflow_provider_dashscope._config import ClientConfig
-from airflow_provider_dashscope._protocol import ApiRequest
+from airflow_provider_dashscope._http.api_request import ApiRequest
 from airflow_provider_dashscope.exceptions import (
     AuthenticationError,
     ConflictError,
@@ -34,6 +34,10 @@ from airflow_provider_dashscope.exceptions import (
     ThrottlingError,
     UnsupportedOperationError,
 )
+
+T = TypeVar("T")
+#: Turns a success payload into a model, inside each attempt (so an unusable answer is retried like any other).
+Parser = Callable[[Any, "str | None", ClientConfig], T]
 
 _ERROR_EXCERPT_CHARS = 200
 

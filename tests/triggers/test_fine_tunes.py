@@ -10,8 +10,8 @@ import time
 import aiohttp
 import pytest
 
-from airflow_provider_dashscope import _async_transport as _aio
-from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+from airflow_provider_dashscope._http import async_transport as _aio
+from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 from tests._waiting import API_KEY, GET_JOB, FakeTime, PollClock, cancels, gets, seed
 
 #: The documented event keys (``_waiting`` module docstring and issue #3).

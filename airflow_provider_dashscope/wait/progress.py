@@ -1,11 +1,6 @@
-"""Training progress from a fine-tune job's log: a parser of its lines and a tracker that decides what to read and
-what to write (no I/O).
+"""Training progress while a wait runs: a tracker that decides when to read a job's log and what to write (no I/O).
 
-The training log is written in the style of the Hugging Face Trainer: dict lines such as
-``{'loss': 1.23, 'learning_rate': 1e-05, 'epoch': 0.5}`` (often after a time stamp and a level), a last
-``{'train_runtime': 216.4, ..., 'epoch': 3.0}``, ``Actual number of consumed tokens is 279808!`` and, as the very
-last line, ``##FT_COMPLETE##``. :func:`parse_line` reads one line into a :class:`TrainingRecord`, or ``None`` for
-anything it does not understand (never an error).
+The lines are read by :mod:`.training_log`.
 
 :class:`TrainingProgress` is owned by a :class:`~.machine.WaitMachine`. It reads the log only while the job is
 RUNNING, and at most once every ``every_polls`` answered polls:
@@ -30,130 +25,28 @@ progress lines off for this wait, with one WARNING.
 
 from __future__ import annotations
 
-import ast
 import logging
-import math
 import random
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from collections.abc import Callable
+from typing import Any
 
-from airflow_provider_dashscope._protocol import is_transient
+from airflow_provider_dashscope._http.retry import is_transient
 from airflow_provider_dashscope.exceptions import DashScopeError
 from airflow_provider_dashscope.models import FineTuneJob
-from airflow_provider_dashscope.wait.events import Outcome
 from airflow_provider_dashscope.wait.machine import FetchLogs, LogLine
+from airflow_provider_dashscope.wait.outcomes import Outcome
+from airflow_provider_dashscope.wait.training_log import LogSlice, TrainingRecord, n_epochs_of, parse_line
 
-#: Read the log at most once every this many answered polls while the job is RUNNING; the Airflow setting
-#: ``[dashscope] training_progress_every_polls`` (``AIRFLOW__DASHSCOPE__TRAINING_PROGRESS_EVERY_POLLS``) changes it.
+#: Read the log at most once every this many answered polls while the job is RUNNING (the Airflow setting
+#: ``[dashscope] training_progress_every_polls`` changes it for a deployment: see ``_settings``).
 DEFAULT_EVERY_POLLS = 10
-CONFIG_SECTION = "dashscope"
-CONFIG_EVERY_POLLS = "training_progress_every_polls"
 #: Lines one read asks for (the API's maximum).
 READ_LINES = 1000
 #: When the log grew by more than one read, the next read starts this many lines before its end.
 TAIL_LINES = 20
-#: Longer lines are not parsed (a training log line is a few hundred characters).
-MAX_LINE_CHARS = 4000
 #: The status in which a job trains, and those before it.
 TRAINING_STATUS = "RUNNING"
 BEFORE_TRAINING = frozenset({"PENDING", "QUEUING"})
-
-COMPLETE_MARK = "##FT_COMPLETE##"
-_TOKENS = re.compile(r"(?:consumed tokens is|training usage)\s+(\d+)", re.IGNORECASE)
-_NUMBER_FIELDS = ("epoch", "step", "loss", "learning_rate", "train_runtime")
-
-
-@dataclass(frozen=True)
-class TrainingRecord:
-    """What one log line says; each field is ``None`` when the line does not say it."""
-
-    epoch: float | None = None
-    step: int | None = None
-    loss: float | None = None
-    learning_rate: float | None = None
-    train_runtime: float | None = None
-    tokens: int | None = None
-    complete: bool = False
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def parse_line(text: Any) -> TrainingRecord | None:
-    """Read one training log line; ``None`` for a line that says nothing this module knows."""
-    if not isinstance(text, str) or len(text) > MAX_LINE_CHARS:
-        return None
-    if COMPLETE_MARK in text:
-        return TrainingRecord(complete=True)
-    tokens = _TOKENS.search(text)
-    if tokens:
-        return TrainingRecord(tokens=int(tokens.group(1)))
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end < start:
-        return None
-    try:
-        value = ast.literal_eval(text[start : end + 1])
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return None
-    if not isinstance(value, Mapping):
-        return None
-    fields: dict[str, Any] = {}
-    for name in _NUMBER_FIELDS:
-        number = _number(value.get(name))
-        if number is not None:
-            fields[name] = int(number) if name == "step" else number
-    return TrainingRecord(**fields) if fields else None
-
-
-class LogSlice(NamedTuple):
-    """What a read brought: ``lines`` start after ``offset`` skipped lines; ``total`` lines exist."""
-
-    offset: int
-    total: int
-    lines: tuple[str, ...]
-
-
-def n_epochs_of(hyper_parameters: Mapping[str, Any] | None) -> float | None:
-    """``n_epochs`` of a job's hyperparameters as a positive number (the API may echo it as text)."""
-    value = (hyper_parameters or {}).get("n_epochs")
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            return None
-    number = _number(value)
-    return number if number is not None and number > 0 else None
-
-
-def every_polls_setting() -> int:
-    """``[dashscope] training_progress_every_polls``: read the log at most once every this many polls (default 10).
-
-    A value that is not an integer >= 1 gives the default, with a WARNING (a logging setting never fails a wait).
-    """
-    from airflow.providers.common.compat.sdk import conf
-
-    raw = conf.get(CONFIG_SECTION, CONFIG_EVERY_POLLS, fallback=None)
-    if raw is None or str(raw).strip() == "":
-        return DEFAULT_EVERY_POLLS
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        value = 0
-    if value < 1:
-        logging.getLogger(__name__).warning(
-            "[%s] %s must be an integer >= 1 (polls between two reads of the training log), got %r; using %d",
-            CONFIG_SECTION,
-            CONFIG_EVERY_POLLS,
-            raw,
-            DEFAULT_EVERY_POLLS,
-        )
-        return DEFAULT_EVERY_POLLS
-    return value
 
 
 def format_duration(seconds: float) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar
 
@@ -23,27 +24,59 @@ if TYPE_CHECKING:
     from airflow.triggers.base import BaseTrigger
 
     from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
-    from airflow_provider_dashscope.wait.events import WaitEvent
     from airflow_provider_dashscope.wait.machine import FetchLogs, Progress, WaitMachine
+    from airflow_provider_dashscope.wait.outcomes import WaitEvent
     from airflow_provider_dashscope.wait.policy import WaitPolicy
 
 R = TypeVar("R")
 
 
-class ResourceWaitMixin(Generic[R]):
-    """Mixed into a ``BaseOperator`` or ``BaseSensorOperator`` that waits on one resource.
+@dataclass(frozen=True)
+class WaitSpec(Generic[R]):
+    """What a task that waits on a resource needs to know of it, declared once per resource as data.
 
-    The class provides :attr:`wait_policy`, the resource's id argument (:attr:`id_field`, :attr:`id_hint`,
-    :meth:`_validate_id`), :attr:`url_xcom_key` and the resource-specific methods below; the instance has
-    ``dashscope_conn_id``, ``poll_interval``, ``timeout``, ``max_consecutive_failures``, ``deferrable``,
-    ``soft_fail`` and Airflow's ``execution_timeout`` and ``log``.
+    The engine's policy and the trigger class are loaded when a task runs or defers (``policy()``, ``trigger()``),
+    so a DAG file that names a task never imports the wait engine or the triggerer's HTTP stack.
     """
 
     #: The argument naming the resource (``job_id``): also its attribute, its template field and its XCom key.
-    id_field: ClassVar[str]
+    id_field: str
     #: Where a right id comes from, for the error when it renders to nothing.
-    id_hint: ClassVar[str]
-    url_xcom_key: ClassVar[str]
+    id_hint: str
+    #: The XCom key of the resource's console URL.
+    url_xcom_key: str
+    #: The id, checked: an error naming :attr:`id_field` and the fix when it cannot be one.
+    validate_id: Callable[[Any], str]
+    #: One fetch of the resource through a hook.
+    fetch: Callable[[DashScopeHook, str], R]
+    #: The resource's console URL.
+    console_url: Callable[[DashScopeHook, str], str]
+    #: What the resource's statuses mean (the wait engine's policy).
+    policy: Callable[[], WaitPolicy[R]]
+    #: The trigger class the task defers to; built with the id as :attr:`id_field` and the wait's arguments.
+    trigger: Callable[[], type[BaseTrigger]]
+    #: A progress tracker for a worker-side wait, given the id and the polls between two log reads (``None``: the
+    #: resource has no log to follow), and the read of a log slice it asks for.
+    progress: Callable[[str, int], Progress[R]] | None = None
+    fetch_logs: Callable[[DashScopeHook, str, FetchLogs], Any] | None = None
+    #: Called with the task and the event before failing on a resource that ended badly (e.g. to quote its log).
+    on_failed: Callable[[Any, WaitEvent], None] | None = None
+
+
+class ResourceWaitMixin(Generic[R]):
+    """Mixed into a ``BaseOperator`` or ``BaseSensorOperator`` that waits on one resource, described by
+    :attr:`resource`.
+
+    The instance has ``dashscope_conn_id``, ``poll_interval``, ``timeout``, ``max_consecutive_failures``,
+    ``deferrable``, ``soft_fail`` and Airflow's ``execution_timeout`` and ``log``.
+    """
+
+    #: The resource this task waits on.
+    resource: ClassVar[WaitSpec[Any]]
+    #: Whether the trigger cancels the resource's work when a user kills the deferred task.
+    cancel_on_kill: bool = False
+    #: Log the progress read from the resource's log while waiting (for resources with a :attr:`WaitSpec.progress`).
+    log_training_progress: bool = True
     #: The id argument's template, if it was one (to name it when it renders to a missing value).
     _id_template: str | None = None
     #: The clock and the sleep of the worker-side wait (replaceable, e.g. by a test's fake time).
@@ -62,38 +95,15 @@ class ResourceWaitMixin(Generic[R]):
     log: Any
     execution_timeout: Any
 
-    # ------------------------------------------------------------------------------------------------------------
-    # Resource-specific
-    # ------------------------------------------------------------------------------------------------------------
     @property
     def wait_policy(self) -> WaitPolicy[Any]:
-        """What the resource's statuses mean (imported when a task runs: a DAG file never loads the wait engine)."""
-        raise NotImplementedError
-
-    def _validate_id(self, value: Any) -> str:
-        """The id, checked; an error naming :attr:`id_field` and the fix when it cannot be one."""
-        raise NotImplementedError
-
-    def _fetch(self, hook: DashScopeHook, resource_id: str) -> R:
-        raise NotImplementedError
-
-    def _console_url(self, resource_id: str) -> str:
-        raise NotImplementedError
-
-    def _make_trigger(
-        self, resource_id: str, *, deadline: float | None, started_at: float, last_status: str | None
-    ) -> BaseTrigger:
-        raise NotImplementedError
-
-    def _progress(self, resource_id: str) -> Progress[R] | None:
-        """Reads of the resource's log while waiting on the worker (``None``: none)."""
-        return None
-
-    def _fetch_logs(self, hook: DashScopeHook, resource_id: str, read: FetchLogs) -> Any:
-        raise NotImplementedError
+        """What the resource's statuses mean (loaded when a task runs: a DAG file never loads the wait engine)."""
+        return self.resource.policy()
 
     def _on_failed(self, event: WaitEvent) -> None:
-        """Called before failing on a resource that ended badly (e.g. to log the end of a training log)."""
+        """Called before failing on a resource that ended badly."""
+        if self.resource.on_failed is not None:
+            self.resource.on_failed(self, event)
 
     def _on_timeout(self, event: WaitEvent) -> None:
         """Called before failing on a timed-out wait (e.g. to cancel work this task started)."""
@@ -129,20 +139,22 @@ class ResourceWaitMixin(Generic[R]):
 
     def _take_id(self, value: Any) -> None:
         """At DAG parse: keep the id argument (and its template); a literal id must be valid now."""
-        check_id_arg(value, self._validate_id, field_name=self.id_field, hint=self.id_hint)
-        setattr(self, self.id_field, value)
+        spec = self.resource
+        check_id_arg(value, spec.validate_id, field_name=spec.id_field, hint=spec.id_hint)
+        setattr(self, spec.id_field, value)
         self._id_template = template_of(value)
 
     def _rendered_id(self) -> str:
         """At the start of ``execute``: the rendered id, refused before any request if it is unusable, and kept."""
+        spec = self.resource
         resource_id = check_rendered_id(
-            getattr(self, self.id_field),
-            self._validate_id,
-            field_name=self.id_field,
+            getattr(self, spec.id_field),
+            spec.validate_id,
+            field_name=spec.id_field,
             template=self._id_template,
-            hint=self.id_hint,
+            hint=spec.id_hint,
         )
-        setattr(self, self.id_field, resource_id)
+        setattr(self, spec.id_field, resource_id)
         return resource_id
 
     @staticmethod
@@ -151,23 +163,23 @@ class ResourceWaitMixin(Generic[R]):
 
     def _announce(self, context: Context, resource_id: str) -> None:
         """Push the id and the console URL at once, so the extra link works while the task waits."""
-        url = self._console_url(resource_id)
-        self._push(context, self.id_field, resource_id)
-        self._push(context, self.url_xcom_key, url)
+        url = self.resource.console_url(self.hook, resource_id)
+        self._push(context, self.resource.id_field, resource_id)
+        self._push(context, self.resource.url_xcom_key, url)
         self.pushed_console_url = url
         self.log.info("%s %s: %s", self.wait_policy.kind, resource_id, url)
 
     def _check(self, context: Context, resource_id: str) -> R:
         """Fetch the resource once (with the hook's retries); an unknown id ends the task at once."""
         try:
-            return self._fetch(self.hook, resource_id)
+            return self.resource.fetch(self.hook, resource_id)
         except NotFoundError as err:
             event = self._not_found(resource_id, err)
         self._fail(context, event)  # outside the except block: the error needs no "during handling" chain
 
     @staticmethod
     def _not_found(resource_id: str, error: NotFoundError) -> WaitEvent:
-        from airflow_provider_dashscope.wait.events import Outcome, WaitEvent
+        from airflow_provider_dashscope.wait.outcomes import Outcome, WaitEvent
 
         return WaitEvent(Outcome.ERROR, resource_id, str(error), http_status=404, request_id=error.request_id)
 
@@ -185,6 +197,38 @@ class ResourceWaitMixin(Generic[R]):
             progress=None if self.deferrable else self._progress(resource_id),
         )
 
+    def _progress(self, resource_id: str) -> Progress[R] | None:
+        """The tracker of the resource's log for a worker-side wait, if it has one and the task wants it."""
+        if self.resource.progress is None or not self.log_training_progress:
+            return None
+        from airflow_provider_dashscope._settings import every_polls_setting
+
+        return self.resource.progress(resource_id, every_polls_setting())
+
+    def _log_reader(self, resource_id: str) -> Callable[[FetchLogs], Any] | None:
+        fetch_logs = self.resource.fetch_logs
+        if fetch_logs is None:
+            return None
+        return lambda read: fetch_logs(self.poll_hook, resource_id, read)
+
+    def _trigger(
+        self, resource_id: str, *, deadline: float | None, started_at: float, last_status: str | None
+    ) -> BaseTrigger:
+        """The trigger the task defers to: the resource's class, with only small primitives."""
+        spec = self.resource
+        extra = {"log_training_progress": self.log_training_progress} if spec.progress is not None else {}
+        return spec.trigger()(
+            **{spec.id_field: resource_id},
+            dashscope_conn_id=self.dashscope_conn_id,
+            poll_interval=self.poll_interval,
+            deadline=deadline,
+            max_consecutive_failures=self.max_consecutive_failures,
+            cancel_on_kill=self.cancel_on_kill,
+            started_at=started_at,
+            last_status=last_status,
+            **extra,
+        )
+
     def _wait_on(self, context: Context, resource_id: str, resource: R) -> dict[str, Any]:
         """Finish at once if the check says the wait is over; else defer, or wait here with the same rules."""
         from airflow_provider_dashscope.wait.drivers import emit, run_sync
@@ -200,24 +244,22 @@ class ResourceWaitMixin(Generic[R]):
         if self.deferrable:
             self.log.info("Deferring: the triggerer polls every %g s", self.poll_interval)
             self.defer(  # type: ignore[attr-defined]
-                trigger=self._make_trigger(
-                    resource_id, deadline=deadline, started_at=started, last_status=machine.status
-                ),
+                trigger=self._trigger(resource_id, deadline=deadline, started_at=started, last_status=machine.status),
                 method_name="execute_complete",
                 timeout=None,  # the deadline travels in the trigger, so a timeout still completes the task
             )
         event = run_sync(
             machine,
-            lambda: self._fetch(self.poll_hook, resource_id),
+            lambda: self.resource.fetch(self.poll_hook, resource_id),
             self.log,
             clock=self.wait_clock,
             sleep=self.wait_sleep,
-            fetch_logs=lambda read: self._fetch_logs(self.poll_hook, resource_id, read),
+            fetch_logs=self._log_reader(resource_id),
         )
         return self._complete(context, event)
 
     def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
-        from airflow_provider_dashscope.wait.events import WaitEvent
+        from airflow_provider_dashscope.wait.outcomes import WaitEvent
 
         self.pushed_console_url = None  # pushed by the run that deferred
         return self._complete(context, WaitEvent.from_payload(event, self.wait_policy.event_keys))
@@ -235,7 +277,7 @@ class ResourceWaitMixin(Generic[R]):
         return result
 
     def _fail(self, context: Context, event: WaitEvent) -> NoReturn:
-        from airflow_provider_dashscope.wait.events import Outcome
+        from airflow_provider_dashscope.wait.outcomes import Outcome
 
         if event.resource_status is not None:
             self._push(context, "status", event.resource_status)
@@ -254,7 +296,7 @@ class ResourceWaitMixin(Generic[R]):
 
     def _say_why_retries_are_skipped(self, context: Context, event: WaitEvent) -> None:
         """One line naming the retries a final failure skips, and why (Airflow itself says nothing)."""
-        from airflow_provider_dashscope.wait.events import Outcome
+        from airflow_provider_dashscope.wait.outcomes import Outcome
 
         ti = context["ti"]
         try_number = getattr(ti, "try_number", None) or 1

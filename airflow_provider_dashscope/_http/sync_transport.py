@@ -1,6 +1,7 @@
 """The sync transport: ``requests`` with one session per hook, and tenacity around the protocol's retry decision.
 
-It only moves bytes: what to send, how to read the answer and whether to retry are decided by :mod:`._protocol`.
+It only moves bytes: what to send, how to read the answer and whether to retry are decided by :mod:`.api_request`,
+:mod:`.api_response` and :mod:`.retry`.
 """
 
 from __future__ import annotations
@@ -15,47 +16,18 @@ from typing import Any, TypeVar
 import requests
 import requests.auth
 import urllib3
-from tenacity import RetryCallState, Retrying
+from tenacity import Retrying
 
-from airflow_provider_dashscope import _answers as answers
-from airflow_provider_dashscope import _protocol as protocol
 from airflow_provider_dashscope._config import ClientConfig
+from airflow_provider_dashscope._http import api_request, api_response
+from airflow_provider_dashscope._http.api_response import Parser
+from airflow_provider_dashscope._http.retry import retry_kwargs
 from airflow_provider_dashscope.exceptions import DashScopeTransportError
 
 T = TypeVar("T")
-#: Turns a success payload into a model, inside each attempt (so an unusable answer is retried like any other).
-Parser = Callable[[Any, "str | None", ClientConfig], T]
 
 _CHUNK = 65536
 _OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>:?\s*")
-
-
-def retry_kwargs(request: protocol.ApiRequest, config: ClientConfig, log: logging.Logger | Any) -> dict[str, Any]:
-    """tenacity settings (sync and async alike) around :func:`._protocol.retry_delay`; one WARNING per retry."""
-
-    def delay(state: RetryCallState) -> float | None:
-        error = state.outcome.exception() if state.outcome else None
-        if error is None:
-            return None
-        return protocol.retry_delay(error, state.attempt_number, config.retry, idempotent=request.idempotent)
-
-    def before_sleep(state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        log.warning(
-            "DashScope %s failed (attempt %d of %d: %s); retrying in %.1f s",
-            request.label,
-            state.attempt_number,
-            config.retry.max_attempts,
-            protocol.describe_failure(error) if error else "?",
-            state.next_action.sleep if state.next_action else 0.0,
-        )
-
-    return {
-        "retry": lambda state: delay(state) is not None,
-        "wait": lambda state: delay(state) or 0.0,
-        "before_sleep": before_sleep,
-        "reraise": True,
-    }
 
 
 class SyncTransport:
@@ -79,23 +51,23 @@ class SyncTransport:
     def close(self) -> None:
         self.session.close()
 
-    def send(self, request: protocol.ApiRequest, parse: Parser[T]) -> T:
+    def send(self, request: api_request.ApiRequest, parse: Parser[T]) -> T:
         if self.config.retry.max_attempts == 1:  # no retry budget: skip the retry machinery (a wait's polls)
             return self._send_once(request, parse)
         retrying = Retrying(sleep=self.sleep, **retry_kwargs(request, self.config, self.log))
         return retrying(self._send_once, request, parse)
 
-    def _send_once(self, request: protocol.ApiRequest, parse: Parser[T]) -> T:
+    def _send_once(self, request: api_request.ApiRequest, parse: Parser[T]) -> T:
         config = self.config
         url = request.url(config)
         started = time.monotonic()
-        headers = protocol.build_headers(config, request, self.user_agent)
+        headers = api_request.build_headers(config, request, self.user_agent)
         try:
             response = self.session.request(
                 request.method,
                 url,
                 params=request.params,
-                data=request.stream if request.stream is not None else protocol.encode_body(request),
+                data=request.stream if request.stream is not None else api_request.encode_body(request),
                 headers=headers,
                 # An explicit auth keeps requests from replacing the key with ~/.netrc credentials.
                 auth=_HeaderAuth(headers["Authorization"]),
@@ -111,7 +83,7 @@ class SyncTransport:
         if request.stream is not None:
             started = time.monotonic()  # the answer's time budget starts once the whole upload is sent
         try:
-            collector = answers.BodyCollector(config, request, url, started, request_id)
+            collector = api_response.BodyCollector(config, request, url, started, request_id)
             collector.check_declared(response.headers.get("Content-Length"))
             read = getattr(response.raw, "read1", None) or response.raw.read
             while True:
@@ -124,7 +96,9 @@ class SyncTransport:
             raise _transport_error(err, request, url, request_id) from None
         finally:
             response.close()
-        payload, request_id = answers.parse_response(response.status_code, response.headers, collector.body(), request)
+        payload, request_id = api_response.parse_response(
+            response.status_code, response.headers, collector.body(), request
+        )
         return parse(payload, request_id, config)
 
 
@@ -135,7 +109,7 @@ def _root_reason(err: BaseException) -> BaseException:
 
 
 def _ssl_error(
-    err: requests.exceptions.SSLError, request: protocol.ApiRequest, config: ClientConfig, url: str
+    err: requests.exceptions.SSLError, request: api_request.ApiRequest, config: ClientConfig, url: str
 ) -> DashScopeTransportError:
     """An untrusted certificate is its own error (never retried); any other TLS failure is a transport error."""
     reason = _root_reason(err)
@@ -146,12 +120,12 @@ def _ssl_error(
         reason = inner
     if isinstance(reason, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(err):
         detail = getattr(reason, "verify_message", None) or "certificate verify failed"
-        return answers.tls_error(request, config, url, str(detail))
+        return api_response.tls_error(request, config, url, str(detail))
     return _transport_error(err, request, url)
 
 
 def _transport_error(
-    err: BaseException, request: protocol.ApiRequest, url: str, request_id: str | None = None
+    err: BaseException, request: api_request.ApiRequest, url: str, request_id: str | None = None
 ) -> DashScopeTransportError:
     reason = _root_reason(err)
     connect_failed = isinstance(err, requests.exceptions.ConnectTimeout) or isinstance(
@@ -163,7 +137,7 @@ def _transport_error(
     # The root cause says what happened in a few words ("Failed to resolve 'host' ([Errno -2] Name or service
     # not known)"); the wrapper around it repeats the URL and object addresses.
     text = str(reason) if isinstance(reason, BaseException) and str(reason) else str(err)
-    return answers.transport_error(
+    return api_response.transport_error(
         request,
         url,
         kind=type(err).__name__,

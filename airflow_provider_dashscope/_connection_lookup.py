@@ -14,8 +14,9 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
+
 CONN_TYPE = "dashscope"
-DEFAULT_CONN_ID = "dashscope_default"
 _ENV_PREFIX = "AIRFLOW_CONN_"
 #: How alike two ids must be (difflib's ratio) to suggest one for the other: a typo or two, a different case.
 SIMILARITY = 0.8

@@ -3,7 +3,7 @@
 The triggerer runs all triggers on one loop, so thousands of waits share one connection pool. ``dag.test()`` runs
 each trigger under a fresh ``asyncio.run()``: the session is reference-counted and closed when the last user on its
 loop leaves, so it never outlives (or leaks past) the loop that created it. What to send, how to read the answer
-and whether to retry are decided by :mod:`._protocol`.
+and whether to retry are decided by :mod:`.api_request`, :mod:`.api_response` and :mod:`.retry`.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ import aiohttp
 from tenacity import AsyncRetrying
 from yarl import URL
 
-from airflow_provider_dashscope import _answers as answers
-from airflow_provider_dashscope import _protocol as protocol
 from airflow_provider_dashscope._config import ClientConfig
-from airflow_provider_dashscope._sync_transport import Parser, retry_kwargs
+from airflow_provider_dashscope._http import api_request, api_response
+from airflow_provider_dashscope._http.api_response import Parser
+from airflow_provider_dashscope._http.retry import retry_kwargs
 from airflow_provider_dashscope.exceptions import DashScopeTransportError
 
 T = TypeVar("T")
@@ -130,7 +130,7 @@ class AsyncTransport:
             sock_read=config.read_timeout,
         )
 
-    async def send(self, request: protocol.ApiRequest, parse: Parser[T]) -> T:
+    async def send(self, request: api_request.ApiRequest, parse: Parser[T]) -> T:
         if request.stream is not None:
             raise TypeError(f"{request.label}: a streamed upload is sent with the sync hook, not from a trigger")
         loop = asyncio.get_running_loop()
@@ -143,7 +143,7 @@ class AsyncTransport:
         finally:
             await _give_back(loop, entry)
 
-    async def _send_once(self, session: aiohttp.ClientSession, request: protocol.ApiRequest, parse: Parser[T]) -> T:
+    async def _send_once(self, session: aiohttp.ClientSession, request: api_request.ApiRequest, parse: Parser[T]) -> T:
         config = self.config
         url = request.url(config)
         started = time.monotonic()
@@ -154,31 +154,31 @@ class AsyncTransport:
                 request.method,
                 URL(url, encoded=True),  # the path is quoted already; keep ';', '=', '@' quoted
                 params=request.params,
-                data=protocol.encode_body(request),
-                headers=protocol.build_headers(config, request, self.user_agent),
+                data=api_request.encode_body(request),
+                headers=api_request.build_headers(config, request, self.user_agent),
                 timeout=timeout,
                 ssl=self.ssl,
             ) as response:
                 request_id = response.headers.get("x-request-id")
-                collector = answers.BodyCollector(config, request, url, started, request_id)
+                collector = api_response.BodyCollector(config, request, url, started, request_id)
                 collector.check_declared(response.content_length)
                 async for chunk in response.content.iter_chunked(_CHUNK):
                     collector.feed(chunk, time.monotonic())
                 status, headers = response.status, response.headers
         except aiohttp.ClientConnectorCertificateError as err:
-            raise answers.tls_error(request, config, url, str(err.certificate_error)) from None
+            raise api_response.tls_error(request, config, url, str(err.certificate_error)) from None
         except (aiohttp.ClientError, asyncio.TimeoutError) as err:
             raise _transport_error(err, request, url, request_id) from None
-        payload, request_id = answers.parse_response(status, headers, collector.body(), request)
+        payload, request_id = api_response.parse_response(status, headers, collector.body(), request)
         return parse(payload, request_id, config)
 
 
 def _transport_error(
-    err: BaseException, request: protocol.ApiRequest, url: str, request_id: str | None
+    err: BaseException, request: api_request.ApiRequest, url: str, request_id: str | None
 ) -> DashScopeTransportError:
     timeout = isinstance(err, (asyncio.TimeoutError, TimeoutError, aiohttp.ServerTimeoutError))
     connect_failed = isinstance(err, aiohttp.ClientConnectorError)
-    return answers.transport_error(
+    return api_response.transport_error(
         request,
         url,
         kind=type(err).__name__,

@@ -28,7 +28,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable
 from typing import Any, TypeVar
 
-from airflow_provider_dashscope._async_transport import loop_cache
+from airflow_provider_dashscope._http.async_transport import loop_cache
 
 T = TypeVar("T")
 
@@ -78,7 +78,7 @@ class SharedRequests:
             shared.holders = entry + 1
 
     def release(self, group: Hashable) -> None:
-        """A wait on the group ended: the last one to leave drops the group's answers."""
+        """A wait on the group ended: the last one to leave drops the group's api_response."""
         entry = self._groups.get(group)
         if isinstance(entry, _Group):
             entry.holders -= 1

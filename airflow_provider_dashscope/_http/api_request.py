@@ -1,39 +1,28 @@
-"""The DashScope protocol with no I/O, the asking side: a request, its headers and body, and whether to retry.
+"""What to send, with no I/O: a request, the ids in its path, its headers and its body.
 
 Nothing here knows one API resource from another: a request names the resource it is about (``job_id=ft-...``,
-``deployed_model=...``) only so that errors can say so. Reading the answers is :mod:`._answers`. The sync transport
-(``requests``) and the async one (``aiohttp``) call these functions and only move bytes, so a fix here holds for
-both, and all of it is testable without a network.
+``deployed_model=...``) only so that errors can say so. Reading the answers is :mod:`.api_response`, deciding on
+another attempt :mod:`.retry`. The sync transport (``requests``) and the async one (``aiohttp``) call these
+functions and only move bytes, so a fix here holds for both, and all of it is testable without a network.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import re
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from airflow_provider_dashscope._config import ClientConfig, RetryPolicy
+from airflow_provider_dashscope._config import ClientConfig
 from airflow_provider_dashscope.exceptions import (
-    DashScopeAPIError,
     DashScopeConfigError,
-    DashScopeTLSError,
-    DashScopeTransportError,
-    InvalidResponseError,
-    ResponseTooLargeError,
-    ThrottlingError,
 )
 
 MAX_ID_LENGTH = 256
 _PLAIN_ID = re.compile(rf"[A-Za-z0-9._~-]{{1,{MAX_ID_LENGTH}}}")
-_ERROR_EXCERPT_CHARS = 200
-
-#: HTTP statuses worth another attempt. 400, 401, 403, 404 and 409 never are.
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -138,59 +127,3 @@ def encode_body(request: ApiRequest) -> bytes | None:
     if request.body is None:
         return None
     return json.dumps(request.body, separators=(",", ":")).encode()
-
-
-# --------------------------------------------------------------------------------------------------------------
-# Retries
-# --------------------------------------------------------------------------------------------------------------
-def is_transient(error: BaseException, *, idempotent: bool = True) -> bool:
-    """True when another attempt of the same request may succeed.
-
-    Connection failures, timeouts, 429 and 5xx gateway errors are transient. For a request that is not idempotent
-    (creating a job) only failures that prove the server did not act are retried: a refused connection and 429.
-    """
-    if isinstance(error, (ResponseTooLargeError, DashScopeTLSError)):
-        return False
-    if isinstance(error, DashScopeTransportError):
-        return idempotent or error.connect_failed
-    if isinstance(error, InvalidResponseError):
-        return idempotent
-    if isinstance(error, DashScopeAPIError):
-        if error.status_code == 429 or isinstance(error, ThrottlingError):
-            return True
-        return idempotent and error.status_code in RETRYABLE_STATUSES
-    return False
-
-
-def retry_delay(
-    error: BaseException,
-    attempt: int,
-    policy: RetryPolicy,
-    *,
-    idempotent: bool = True,
-    rand: Callable[[], float] = random.random,
-) -> float | None:
-    """Seconds to wait before the next attempt, or ``None`` when the error must be raised now.
-
-    ``attempt`` is the number of attempts already made. Backoff is ``base * 2**(attempt-1)`` capped at
-    ``max_delay``, with "equal jitter" (half fixed, half random); a ``Retry-After`` from the server replaces it
-    (capped at ``max_delay`` too).
-    """
-    if attempt >= policy.max_attempts or not is_transient(error, idempotent=idempotent):
-        return None
-    retry_after = getattr(error, "retry_after", None)
-    if retry_after is not None:
-        return float(min(retry_after, policy.max_delay))
-    backoff = min(policy.max_delay, policy.base_delay * (2 ** (attempt - 1)))
-    return backoff / 2 + rand() * backoff / 2
-
-
-def describe_failure(error: BaseException) -> str:
-    """A short, secret-free description of a failed attempt for a log line."""
-    if isinstance(error, DashScopeAPIError):
-        parts = [f"HTTP {error.status_code}" if error.status_code is not None else "HTTP ?"]
-        if error.code:
-            parts.append(error.code)
-        parts.append(f"request_id={error.request_id or 'unknown'}")
-        return " ".join(parts)
-    return str(error)

@@ -23,12 +23,12 @@ from airflow_provider_dashscope.exceptions import (
     FineTuneJobNotFoundError,
     FineTuneJobTimeoutError,
 )
-from airflow_provider_dashscope.operators.dashscope import (
+from airflow_provider_dashscope.operators.fine_tunes import (
     DashScopeCreateFineTuneJobOperator,
     DashScopeFineTuneJobLink,
     DashScopeFineTuneJobOperator,
 )
-from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 from airflow_provider_dashscope.wait.fine_tunes import RESULT_KEYS
 from tests._waiting import (
     GET_JOB,
@@ -182,9 +182,9 @@ class TestWaitOperator:
         with pytest.raises(TaskDeferred) as unbounded:
             wait_op("ft-running", deferrable=True, timeout=None).execute(make_context())
         with pytest.raises(TaskDeferred) as bounded:
-            wait_op(
-                "ft-running", deferrable=True, timeout=None, execution_timeout=timedelta(minutes=5)
-            ).execute(make_context())
+            wait_op("ft-running", deferrable=True, timeout=None, execution_timeout=timedelta(minutes=5)).execute(
+                make_context()
+            )
 
         assert unbounded.value.trigger.deadline is None
         assert bounded.value.trigger.deadline == pytest.approx(time.time() + 300, abs=5)
@@ -550,10 +550,7 @@ class TestLink:
     def test_the_link_is_registered_in_the_provider_metadata(self):
         from airflow_provider_dashscope.get_provider_info import get_provider_info
 
-        assert (
-            "airflow_provider_dashscope.links.DashScopeFineTuneJobLink"
-            in get_provider_info()["extra-links"]
-        )
+        assert "airflow_provider_dashscope.links.DashScopeFineTuneJobLink" in get_provider_info()["extra-links"]
 
     @pytest.fixture
     def asked(self, monkeypatch):
@@ -575,7 +572,9 @@ class TestLink:
         resumed = wait_op()
         resumed.pushed_console_url = None
         for operator in (object(), resumed):
-            assert DashScopeFineTuneJobLink().get_link(operator, ti_key=ti_key) == "https://console.example/job?jobId=ft-x"
+            assert (
+                DashScopeFineTuneJobLink().get_link(operator, ti_key=ti_key) == "https://console.example/job?jobId=ft-x"
+            )
         assert asked == [("job_url", ti_key), ("job_url", ti_key)]
 
     def test_the_link_of_the_run_that_pushed_the_url_or_none_asks_for_nothing(self, asked, emu):
