@@ -2,7 +2,8 @@
 
 A page asks for one with an HTML comment on a line of its own, e.g. ``<!-- generated: emulator-help -->``:
 
-* ``emulator-help``, ``emulator-jobs-help``: the ``dashscope-emulator`` and ``dashscope-emulator jobs`` help;
+* ``emulator-help``, ``emulator-jobs-help``, ``emulator-resources-help``: the help of ``dashscope-emulator`` and of
+  its ``jobs``, ``files`` and ``deployments`` commands;
 * ``scenario-keys``: the keys of a scenario's jobs, files and deployments (``emulator.scenario``);
 * ``admin-routes``: the emulator's ``/_emulator`` control routes (``emulator.admin.ADMIN_ROUTES``);
 * ``provider-config``: the ``[dashscope]`` options Airflow reads (``get_provider_info()["config"]``).
@@ -26,7 +27,9 @@ ADMIN_ROUTE_MEANING = {
     ("DELETE", "faults"): "clear every fault",
     ("POST", "jobs"): "seed jobs (scenario job entries)",
     ("GET", "jobs"): "the status of every job",
-    ("POST", "plans"): "outcome, durations, usage or failure text of the next created jobs",
+    ("POST", "plans"): "outcome, durations, usage or failure text of the next created jobs (returns their `plan_id`s)",
+    ("GET", "plans"): "the pending plans, with their `plan_id`",
+    ("DELETE", "plans"): "forget every pending plan, or one with `?plan_id=...`",
     ("POST", "files"): "seed files (scenario file entries)",
     ("GET", "files"): "the id and name of every file",
     ("POST", "deployments"): "seed deployments (scenario deployment entries)",
@@ -56,6 +59,16 @@ def _emulator_jobs_help() -> str:
     for action in parser._subparsers._group_actions:  # type: ignore[union-attr]
         for name, sub in action.choices.items():
             parts.append(f"`dashscope-emulator jobs {name}`:\n\n{_help(sub)}")
+    return "\n\n".join(parts)
+
+
+def _emulator_resources_help() -> str:
+    from airflow_provider_dashscope.emulator.resources_cli import RESOURCES, build_parser
+
+    parts = []
+    for resource in RESOURCES.values():
+        parser = build_parser(resource)
+        parts.append(f"`dashscope-emulator {resource.name}`:\n\n{_help(parser)}")
     return "\n\n".join(parts)
 
 
@@ -106,6 +119,7 @@ def _provider_config() -> str:
 GENERATORS: dict[str, Callable[[], str]] = {
     "emulator-help": _emulator_help,
     "emulator-jobs-help": _emulator_jobs_help,
+    "emulator-resources-help": _emulator_resources_help,
     "scenario-keys": _scenario_keys,
     "admin-routes": _admin_routes,
     "provider-config": _provider_config,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
-from airflow_provider_dashscope._arguments import check_id_arg, check_rendered_id, deadline_from, template_of
+from airflow_provider_dashscope._checks.arguments import check_id_arg, check_rendered_id, deadline_from, template_of
 from airflow_provider_dashscope.exceptions import NotFoundError
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from airflow_provider_dashscope.wait.machine import FetchLogs, Progress, WaitMachine
     from airflow_provider_dashscope.wait.outcomes import WaitEvent
     from airflow_provider_dashscope.wait.policy import WaitPolicy
+    from airflow_provider_dashscope.wait.training_log import LogSlice
 
 R = TypeVar("R")
 
@@ -58,7 +59,7 @@ class WaitSpec(Generic[R]):
     #: A progress tracker for a worker-side wait, given the id and the polls between two log reads (``None``: the
     #: resource has no log to follow), and the read of a log slice it asks for.
     progress: Callable[[str, int], Progress[R]] | None = None
-    fetch_logs: Callable[[DashScopeHook, str, FetchLogs], Any] | None = None
+    fetch_logs: Callable[[DashScopeHook, str, FetchLogs], LogSlice] | None = None
     #: Called with the task and the event before failing on a resource that ended badly (e.g. to quote its log).
     on_failed: Callable[[Any, WaitEvent], None] | None = None
 
