@@ -233,3 +233,50 @@ class DeploymentTimeoutError(DashScopeError):
         super().__init__(message)
         self.deployed_model = deployed_model
         self.deployment_status = deployment_status
+
+
+class CheckpointError(DashScopeError, AirflowFailException):
+    """A checkpoint cannot be exported, or its export ended in a state no retry of the task can change."""
+
+    def __init__(self, message: str, *, job_id: str, checkpoint: str | None = None, status: str | None = None) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+        self.checkpoint = checkpoint
+        self.status = status
+
+
+class CheckpointExportFailedError(CheckpointError):
+    """The export ended FAILED or UNSUPPORTED."""
+
+
+class CheckpointNotFoundError(CheckpointError):
+    """The job, or the checkpoint, is unknown to the API."""
+
+
+class CheckpointExportTimeoutError(DashScopeError):
+    """The wait ran past its deadline while the export was still going (a retry of the task may wait again)."""
+
+    def __init__(self, message: str, *, job_id: str, checkpoint: str | None = None, status: str | None = None) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+        self.checkpoint = checkpoint
+        self.status = status
+
+
+class QualityGateError(CheckpointError):
+    """No checkpoint meets the task's threshold on a validation metric, or the job has no validation metrics."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_id: str,
+        checkpoint: str | None = None,
+        metric: str | None = None,
+        value: float | None = None,
+        threshold: float | None = None,
+    ) -> None:
+        super().__init__(message, job_id=job_id, checkpoint=checkpoint)
+        self.metric = metric
+        self.value = value
+        self.threshold = threshold
