@@ -27,6 +27,7 @@ from airflow_provider_dashscope.tasks.checkpoints import CHECKPOINT_EXPORT_WAIT,
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
+    from airflow.triggers.base import BaseTrigger
 
     from airflow_provider_dashscope.models.checkpoints import Checkpoint
     from airflow_provider_dashscope.wait.evaluation import CheckpointChoice
@@ -248,14 +249,17 @@ class DashScopeExportCheckpointOperator(ResourceWaitOperator["Checkpoint"]):
             return
         self.log.info("Exporting %s of fine-tune job %s as %s", listed.checkpoint, job_id, model_name)
 
+    def _trigger(self, resource_id: str, **kwargs: Any) -> BaseTrigger:
+        trigger = super()._trigger(resource_id, **kwargs)
+        trigger.chosen = dict(self.chosen)  # type: ignore[attr-defined]  # handed back in the event
+        return trigger
+
+    def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
+        if isinstance(event, dict) and isinstance(event.get("chosen"), dict):
+            self.chosen = dict(event["chosen"])
+        return super().execute_complete(context, event)
+
     def _on_success(self, context: Context, result: dict[str, Any]) -> None:
-        if not self.chosen:  # resumed after deferring: what execute() chose was pushed to XCom then
-            ti = context["ti"]
-            self.chosen = {
-                key: ti.xcom_pull(task_ids=ti.task_id, key=key, map_indexes=getattr(ti, "map_index", None))
-                for key in ("checkpoint", "step", "metric", "metric_value")
-            }
-            self.chosen["job_id"] = result.get("job_id")
         result["metric"] = self.chosen.get("metric")
         result["metric_value"] = self.chosen.get("metric_value")
         self.chosen.update(result)

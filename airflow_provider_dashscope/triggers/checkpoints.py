@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
+
+from airflow.triggers.base import TriggerEvent
 
 from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
 from airflow_provider_dashscope.models.checkpoints import Checkpoint
@@ -18,9 +21,11 @@ class DashScopeCheckpointExportTrigger(DashScopeWaitTrigger[Checkpoint]):
 
     The event's payload: ``status`` (``success``, ``failed``, ``error`` or ``timeout``), ``export_id``
     (``<job_id>:<checkpoint>``), ``export_status``, ``message``, ``checkpoint`` (the checkpoint's summary),
-    ``http_status`` and ``request_id``. An export is never cancelled (``cancel_on_kill`` is ignored).
+    ``http_status``, ``request_id`` and ``chosen`` (the ``chosen`` argument, handed back to the task).
+    An export is never cancelled (``cancel_on_kill`` is ignored).
 
     :param export_id: ``<job_id>:<checkpoint>``.
+    :param chosen: What the task chose the checkpoint by (metric name and value; small JSON values only).
     :param dashscope_conn_id: The connection id (resolved in the triggerer, the async-safe way).
     :param poll_interval: Seconds between polls (jittered by +/-10 %).
     :param deadline: Absolute epoch seconds after which a ``timeout`` event fires; ``None`` waits forever.
@@ -32,9 +37,17 @@ class DashScopeCheckpointExportTrigger(DashScopeWaitTrigger[Checkpoint]):
     policy = CHECKPOINT_EXPORT
     id_kwarg = "export_id"
 
-    def __init__(self, export_id: str, **kwargs: Any) -> None:
+    def __init__(self, export_id: str, chosen: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(validate_export_id(export_id), **kwargs)
         self.cancel_on_kill = False
+        self.chosen = {str(key): value for key, value in (chosen or {}).items()}
+
+    def _extra_kwargs(self) -> dict[str, Any]:
+        return {"chosen": self.chosen}
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        async for event in super().run():
+            yield TriggerEvent({**event.payload, "chosen": self.chosen})
 
     @property
     def export_id(self) -> str:
