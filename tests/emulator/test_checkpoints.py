@@ -150,4 +150,6 @@ def test_exports_survive_a_restart_with_a_state_file(tmp_path, clock):
     clock.advance(10)
     again = EmulatorState(EmulatorConfig(clock=clock, state_file=path, running_seconds=20))
     assert again.list_checkpoints(JOB)[0]["model_display_name"] == "kept"
-    assert json.loads(open(path).read())["jobs"][0]["exports"]["checkpoint-20"]["model_name"] == "kept"
+    assert (
+        json.loads((tmp_path / "state.json").read_text())["jobs"][0]["exports"]["checkpoint-20"]["model_name"] == "kept"
+    )

@@ -96,7 +96,9 @@ def test_the_gate_fails_naming_the_best_value_its_checkpoint_and_the_threshold()
 
 def test_min_value_gates_a_metric_where_higher_is_better():
     evaluations = read_evaluations(LOG)
-    with pytest.raises(QualityGateError, match="best eval_accuracy .* is 0.7 at checkpoint-30.*below min_value 0.75"):
+    with pytest.raises(
+        QualityGateError, match=r"best eval_accuracy .* is 0\.7 at checkpoint-30.*below min_value 0\.75"
+    ):
         choose_checkpoint("best", CHECKPOINTS, evaluations, metric="eval_accuracy", mode="max", min_value=0.75)
 
 
