@@ -47,6 +47,15 @@ AIRFLOW3_ONLY = {"dashscope_on_finetune_success": "example_dashscope_on_finetune
 AIRFLOW_2 = AIRFLOW_MAJOR < 3
 RUNNER = REPO / "tests" / "_dag_runner.py"
 TRAINING_FILE = EXAMPLE_DAGS / "data" / "airflow_faq_sft.jsonl"
+VALIDATION_FILE = EXAMPLE_DAGS / "data" / "airflow_faq_sft_validation.jsonl"
+
+
+def evaluated_losses(state, job_id: str) -> dict[int, float]:
+    """The eval_loss of each checkpoint step, read from the job's training log."""
+    from airflow_provider_dashscope.wait.evaluation import read_evaluations
+
+    lines = state.job_logs(job_id, 0, 1000)["logs"]
+    return {e.step: e.metrics["eval_loss"] for e in read_evaluations(lines) if e.step is not None}
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -327,36 +336,54 @@ def test_pipeline_goes_from_a_jsonl_file_to_a_serving_model_and_starts_the_annou
     result, run = run_reported(airflow_env, tmp_path / "pipeline.log", "dashscope_finetune_pipeline")
 
     assert result.returncode == 0, result.tail
-    assert run["states"] == {"upload_training_data": "success", "train": "success", "deploy": "success",
+    assert run["states"] == {"upload_training_data": "success", "upload_validation_data": "success",
+                             "train": "success", "export_best": "success", "deploy": "success",
                              "report_serving": "success"}, result.tail  # fmt: skip
-    # What the emulator holds: the shipped file, one job trained on it, one deployment of its output, serving.
+    # What the emulator holds: the shipped files, one job trained on them, its best checkpoint exported, and one
+    # deployment of the exported model, serving.
     state = emulator.state
-    (file_id,) = state.files.names()
+    xcom = run["xcom"]
+    file_id = xcom["upload_training_data"]["return_value"]
+    validation_id = xcom["upload_validation_data"]["return_value"]
+    assert sorted(state.files.names()) == sorted([file_id, validation_id])
     stored = state.files.get(file_id)
     assert (stored["name"], stored["md5"]) == (TRAINING_FILE.name, hashlib.md5(TRAINING_FILE.read_bytes()).hexdigest())
     assert "[airflow:" in stored["description"]
+    assert state.files.get(validation_id)["name"] == VALIDATION_FILE.name
     (job_id,) = state.job_ids()
     job = state.get_job(job_id)
-    assert (job["status"], job["training_file_ids"], job["model"]) == ("SUCCEEDED", [file_id], "qwen3-14b")
+    assert (job["status"], job["training_file_ids"], job["validation_file_ids"], job["model"]) == (
+        "SUCCEEDED", [file_id], [validation_id], "qwen3-14b")  # fmt: skip
+    # The gate chose the checkpoint with the lowest eval_loss of the job's log (the emulator's curve rises at the
+    # end, so it is not the last one) and exported it.
+    losses = evaluated_losses(state, job_id)
+    best_step = min(losses, key=losses.get)
+    assert best_step != max(losses)
+    exported = next(c for c in state.list_checkpoints(job_id) if c["step"] == best_step)
+    assert exported["status"] == "SUCCEEDED"
+    assert xcom["export_best"]["return_value"] == {
+        "job_id": job_id, "checkpoint": f"checkpoint-{best_step}", "step": best_step, "status": "SUCCEEDED",
+        "model_name": exported["model_name"], "model_display_name": exported["model_display_name"],
+        "metric": "eval_loss", "metric_value": losses[best_step]}  # fmt: skip
     (deployed,) = state.deployments.names()
     deployment = state.deployments.get(deployed)
-    assert (deployment["model_name"], deployment["status"]) == (job["finetuned_output"], "RUNNING")
+    assert (deployment["model_name"], deployment["status"]) == (exported["model_name"], "RUNNING")
     counts = {route: emulator.request_count("POST", route) for route in ("/files", "/fine-tunes", "/deployments")}
-    assert counts == {"/files": 1, "/fine-tunes": 1, "/deployments": 1}
+    assert counts == {"/files": 2, "/fine-tunes": 1, "/deployments": 1}
+    assert emulator.request_count("GET", "/fine-tunes/{job_id}/export/{checkpoint}") == 1
     assert emulator.request_count("GET", "/deployments/{deployed_model}") >= 1  # the trigger waited for RUNNING
 
     # What the DAG saw.
-    xcom = run["xcom"]
-    assert xcom["upload_training_data"]["return_value"] == file_id
     assert (xcom["train"]["job_id"], xcom["train"]["finetuned_output"]) == (job_id, job["finetuned_output"])
     assert xcom["deploy"]["return_value"]["deployed_model"] == deployed
     assert xcom["deploy"]["status"] == "RUNNING"
     assert run["links"]["deploy"] == f"{emulator.base_url}/deployments/{deployed}"
-    assert f"SERVING deployed_model={deployed} model_name={job['finetuned_output']}" in result.output
+    assert (f"SERVING deployed_model={deployed} model_name={exported['model_name']} checkpoint=checkpoint-{best_step} "
+            f"eval_loss={losses[best_step]}") in result.output  # fmt: skip
     model_extra = {"job_id": job_id, "model": "qwen3-14b", "base_model": job["base_model"],
                    "finetuned_output": job["finetuned_output"], "usage": job["usage"], "status": "SUCCEEDED",
                    "region": "local"}  # fmt: skip
-    deploy_extra = {"deployed_model": deployed, "model_name": job["finetuned_output"], "base_model": job["base_model"],
+    deploy_extra = {"deployed_model": deployed, "model_name": exported["model_name"], "base_model": job["base_model"],
                     "status": "RUNNING", "capacity": 1, "region": "local"}  # fmt: skip
     assert run["asset_events"] == [
         {"task_id": "train", "uri": f"dashscope://local/models/{job['finetuned_output']}", "extra": model_extra},
