@@ -5,8 +5,8 @@ uploaded), runs ``airflow dags test dashscope_finetune_pipeline``: upload the ex
 files → create a fine-tune job → wait in the triggerer → gate on the best checkpoint's eval loss and export it →
 deploy the exported model → wait in the triggerer until it is RUNNING → report what serves. Then it prints, side by
 side, what the DAG saw (its XComs and asset events, read from Airflow's DB) and what the emulator holds (read through
-the provider's hook), the chosen checkpoint and its loss among them. Everything lives in ``.demo/``; the migrated Airflow DB
-is kept there between runs, so a second run skips ``airflow db migrate``.
+the provider's hook), the chosen checkpoint and its loss among them. Everything lives in ``.demo/``; the migrated
+Airflow DB is kept there between runs, so a second run skips ``airflow db migrate``.
 """
 
 from __future__ import annotations
