@@ -29,6 +29,7 @@ from airflow_provider_dashscope.exceptions import (
     InvalidParameterError,
     InvalidResponseError,
     NotFoundError,
+    PermissionDeniedError,
     ResponseTooLargeError,
     ServiceUnavailableError,
     ThrottlingError,
@@ -96,7 +97,7 @@ class BodyCollector:
 _ERRORS_BY_STATUS: dict[int, type[DashScopeAPIError]] = {
     400: InvalidParameterError,
     401: AuthenticationError,
-    403: AuthenticationError,
+    403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
     429: ThrottlingError,

@@ -225,7 +225,7 @@ class DashScopeExportCheckpointOperator(ResourceWaitOperator["Checkpoint"]):
         except evaluation.NoEvaluationsError as err:
             failure = QualityGateError(str(err), job_id=job_id, metric=self.metric)
         except evaluation.UnknownCheckpointError as err:
-            failure = CheckpointNotFoundError(str(err), job_id=job_id, checkpoint=wanted)
+            failure = CheckpointNotFoundError(str(err), export_id=f"{job_id}:{wanted}")
         raise failure  # outside the except blocks: the error needs no "during handling" chain
 
     def _export(self, job_id: str, listed: Checkpoint, model_name: str) -> None:

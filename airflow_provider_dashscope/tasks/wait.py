@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from airflow_provider_dashscope.wait.machine import FetchLogs, Progress, WaitMachine
     from airflow_provider_dashscope.wait.outcomes import WaitEvent
     from airflow_provider_dashscope.wait.policy import WaitPolicy
+    from airflow_provider_dashscope.wait.training_log import LogSlice
 
 R = TypeVar("R")
 
@@ -58,7 +59,7 @@ class WaitSpec(Generic[R]):
     #: A progress tracker for a worker-side wait, given the id and the polls between two log reads (``None``: the
     #: resource has no log to follow), and the read of a log slice it asks for.
     progress: Callable[[str, int], Progress[R]] | None = None
-    fetch_logs: Callable[[DashScopeHook, str, FetchLogs], Any] | None = None
+    fetch_logs: Callable[[DashScopeHook, str, FetchLogs], LogSlice] | None = None
     #: Called with the task and the event before failing on a resource that ended badly (e.g. to quote its log).
     on_failed: Callable[[Any, WaitEvent], None] | None = None
 

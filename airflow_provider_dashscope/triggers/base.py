@@ -34,6 +34,7 @@ from airflow_provider_dashscope.wait.drivers import run_async
 from airflow_provider_dashscope.wait.machine import JITTER, FetchLogs, Progress, WaitMachine
 from airflow_provider_dashscope.wait.outcomes import WaitEvent
 from airflow_provider_dashscope.wait.policy import WaitPolicy
+from airflow_provider_dashscope.wait.training_log import LogSlice
 
 R = TypeVar("R")
 
@@ -103,7 +104,7 @@ class DashScopeWaitTrigger(BaseTrigger, Generic[R]):
         """Reads of the resource's log between polls (``None``: none)."""
         return None
 
-    async def _fetch_logs(self, hook: DashScopeHook, read: FetchLogs) -> Any:
+    async def _fetch_logs(self, hook: DashScopeHook, read: FetchLogs) -> LogSlice:
         raise NotImplementedError
 
     async def _cancel(self, hook: DashScopeHook) -> None:
@@ -217,7 +218,7 @@ class _SharedPolls:
     def _send_get(self) -> Awaitable[Any]:
         return self.trigger._fetch(self.hook)
 
-    def logs(self, read: FetchLogs) -> Awaitable[Any]:
+    def logs(self, read: FetchLogs) -> Awaitable[LogSlice]:
         return self.shared.fetch(
             self.group,
             ("logs", read.lines, read.final),

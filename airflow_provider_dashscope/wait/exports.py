@@ -9,16 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow_provider_dashscope.exceptions import (
-    CheckpointExportFailedError,
-    CheckpointExportTimeoutError,
-    CheckpointNotFoundError,
-    DashScopeError,
-    NotFoundError,
-    request_id_note,
-)
+from airflow_provider_dashscope.exceptions import CHECKPOINT_EXPORT as EXPORT_KIND
+from airflow_provider_dashscope.exceptions import NotFoundError, request_id_note
 from airflow_provider_dashscope.models.checkpoints import Checkpoint, CheckpointStatus
-from airflow_provider_dashscope.wait.outcomes import EventKeys, Outcome, WaitEvent
+from airflow_provider_dashscope.wait.outcomes import EventKeys, Outcome
 from airflow_provider_dashscope.wait.policy import WaitPolicy
 
 if TYPE_CHECKING:
@@ -81,25 +75,8 @@ def _end_message(checkpoint: Checkpoint, outcome: Outcome) -> str:
     return f"Export of checkpoint {name} ended {checkpoint.status_text}" + request_id_note(checkpoint.request_id)
 
 
-def _error_of(event: WaitEvent) -> Exception:
-    job_id, _, name = event.resource_id.rpartition(":")
-    status = event.resource_status
-    if event.outcome in (Outcome.FAILED, Outcome.CANCELLED):
-        return CheckpointExportFailedError(event.message, job_id=job_id, checkpoint=name, status=status)
-    if event.outcome is Outcome.TIMEOUT:
-        return CheckpointExportTimeoutError(event.message, job_id=job_id, checkpoint=name, status=status)
-    if event.http_status == 404:
-        return CheckpointNotFoundError(
-            f"Checkpoint {name} of fine-tune job {job_id} was not found (HTTP 404, request_id="
-            f"{event.request_id or 'unknown'}); check the job id and that the connection points at its region",
-            job_id=job_id,
-            checkpoint=name,
-        )
-    return DashScopeError(event.message)
-
-
 CHECKPOINT_EXPORT: WaitPolicy[Checkpoint] = WaitPolicy(
-    kind="Checkpoint export",
+    kind=EXPORT_KIND.name,
     event_keys=EXPORT_EVENT_KEYS,
     status_of=_status_of,
     outcome_of=_OUTCOMES.get,
@@ -108,5 +85,4 @@ CHECKPOINT_EXPORT: WaitPolicy[Checkpoint] = WaitPolicy(
     request_id_of=lambda checkpoint: checkpoint.request_id,
     result_keys=RESULT_KEYS,
     xcom_keys=XCOM_KEYS,
-    error_of=_error_of,
 )

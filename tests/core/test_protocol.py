@@ -25,6 +25,7 @@ from airflow_provider_dashscope.exceptions import (
     InvalidParameterError,
     InvalidResponseError,
     NotFoundError,
+    PermissionDeniedError,
     ServiceUnavailableError,
     ThrottlingError,
     UnsupportedOperationError,
@@ -85,7 +86,7 @@ def test_success_request_id_falls_back_to_the_x_request_id_header() -> None:
             UnsupportedOperationError,
         ),
         (401, "InvalidApiKey", "Invalid API-key provided.", AuthenticationError),
-        (403, "AccessDenied", "Access denied.", AuthenticationError),
+        (403, "AccessDenied", "Access denied.", PermissionDeniedError),
         (404, "NotFound", "Not Found!", NotFoundError),
         (409, "Conflict", "Model instance xxxxx already exists, please specify a suffix", ConflictError),
         (429, "Throttling", "Too many fine-tune job in running, please retry later.", ThrottlingError),
@@ -104,7 +105,7 @@ def test_each_documented_error_row_maps_to_its_typed_error(status, code, message
     assert isinstance(err, DashScopeAPIError) and isinstance(err, DashScopeError)
     assert (err.status_code, err.code, err.message) == (status, code, message)
     assert err.request_id == "BE213CDD-8A5C-59EE-9A67-055EAB0CB59B"  # the body wins over the header
-    assert err.job_id == "ft-1"
+    assert (err.resource_id, err.resource_key) == ("ft-1", "job_id")
     text = str(err)
     for part in (f"HTTP {status}", code, message, "BE213CDD-8A5C-59EE-9A67-055EAB0CB59B", "ft-1"):
         assert part in text

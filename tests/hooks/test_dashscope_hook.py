@@ -17,6 +17,7 @@ from airflow_provider_dashscope.exceptions import (
     DashScopeTransportError,
     InvalidParameterError,
     NotFoundError,
+    PermissionDeniedError,
     ServiceUnavailableError,
     UnsupportedOperationError,
 )
@@ -350,7 +351,7 @@ def test_404_is_never_retried(scripted_server, make_hook, sleeps) -> None:
     [
         (400, "InvalidParameter", InvalidParameterError),
         (401, "InvalidApiKey", AuthenticationError),
-        (403, "AccessDenied", AuthenticationError),
+        (403, "AccessDenied", PermissionDeniedError),
         (409, "Conflict", ConflictError),
     ],
 )
