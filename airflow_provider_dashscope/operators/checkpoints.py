@@ -13,8 +13,10 @@ from airflow_provider_dashscope.exceptions import (
     CheckpointNotFoundError,
     ConflictError,
     DashScopeConfigError,
+    DashScopeError,
     QualityGateError,
 )
+from airflow_provider_dashscope.lineage import LineageMixin, LineageRecord
 from airflow_provider_dashscope.links import DashScopeFineTuneJobLink
 from airflow_provider_dashscope.operators._wait import ResourceWaitOperator
 from airflow_provider_dashscope.resources.checkpoints import (
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
     from airflow.triggers.base import BaseTrigger
 
+    from airflow_provider_dashscope.models import FineTuneJob
     from airflow_provider_dashscope.models.checkpoints import Checkpoint
     from airflow_provider_dashscope.wait.evaluation import CheckpointChoice
 
@@ -69,7 +72,7 @@ def default_model_name(job_id: str, checkpoint: str) -> str:
     return _SAFE.sub("-", f"{job_id}-{checkpoint}")[:128]
 
 
-class DashScopeExportCheckpointOperator(ResourceWaitOperator["Checkpoint"]):
+class DashScopeExportCheckpointOperator(LineageMixin, ResourceWaitOperator["Checkpoint"]):
     """
     Export a checkpoint of a SUCCEEDED fine-tune job as a deployable model and wait until the model exists; the
     quality gate between training and deployment.
@@ -168,6 +171,8 @@ class DashScopeExportCheckpointOperator(ResourceWaitOperator["Checkpoint"]):
         if self.model_name:
             validate_export_model_name(self.model_name)
         hook = self.hook
+        job = hook.get_fine_tune_job(job_id)
+        self._check_job(job)
         checkpoints = hook.list_checkpoints(job_id)
         choice = self._choose(job_id, wanted, checkpoints, max_value, min_value)
         model_name = self.model_name or default_model_name(job_id, choice.checkpoint)
@@ -178,6 +183,8 @@ class DashScopeExportCheckpointOperator(ResourceWaitOperator["Checkpoint"]):
             "metric": choice.metric,
             "metric_value": choice.value,
             "model_display_name": model_name,
+            "finetuned_output": job.finetuned_output,
+            "base_model": job.base_model,
         }
         for key in ("checkpoint", "step", "metric", "metric_value"):
             self._push(context, key, self.chosen[key])
@@ -190,6 +197,18 @@ class DashScopeExportCheckpointOperator(ResourceWaitOperator["Checkpoint"]):
         resource_id = export_id(job_id, choice.checkpoint)
         self._announce(context, resource_id)
         return self._hand_on(context, resource_id, self._check(context, resource_id))
+
+    @staticmethod
+    def _check_job(job: FineTuneJob) -> None:
+        """Checkpoints exist once the job SUCCEEDED: an earlier status may still get there, a final one not."""
+        from airflow_provider_dashscope.models import JobStatus
+
+        if job.status == JobStatus.SUCCEEDED:
+            return
+        text = f"fine-tune job {job.job_id} is {job.status_text}: its checkpoints can be exported once it SUCCEEDED"
+        if job.is_terminal:
+            raise CheckpointNotFoundError(text, export_id=f"{job.job_id}:checkpoint-none", status=job.status_text)
+        raise DashScopeError(text + "; wait for it first (e.g. with DashScopeFineTuneJobSensor)")
 
     def _choose(
         self,
@@ -260,6 +279,37 @@ class DashScopeExportCheckpointOperator(ResourceWaitOperator["Checkpoint"]):
         return super().execute_complete(context, event)
 
     def _on_success(self, context: Context, result: dict[str, Any]) -> None:
+        from airflow_provider_dashscope.assets import region_of
+
         result["metric"] = self.chosen.get("metric")
         result["metric_value"] = self.chosen.get("metric_value")
         self.chosen.update(result)
+        chosen = self.chosen
+        job_id = str(result["job_id"])
+        output = ("models", str(result["model_name"]))
+        self.lineage = LineageRecord(
+            region=region_of(self.hook.config),
+            inputs=[("models", str(chosen["finetuned_output"]))] if chosen.get("finetuned_output") else [],
+            outputs=[output],
+            facets={
+                "dashscope_checkpointExport": {
+                    "jobId": job_id,
+                    "checkpoint": result.get("checkpoint"),
+                    "step": result.get("step"),
+                    "metric": chosen.get("metric"),
+                    "metricValue": chosen.get("metric_value"),
+                    "exportName": result.get("model_display_name"),
+                    "modelName": result.get("model_name"),
+                },
+                "externalQuery": {"id": job_id, "source": "dashscope"},
+            },
+            output_facets={
+                output: {
+                    "dashscope_model": {
+                        "baseModel": chosen.get("base_model"),
+                        "jobId": job_id,
+                        "checkpoint": result.get("checkpoint"),
+                    }
+                }
+            },
+        )
