@@ -45,6 +45,12 @@ TESTED_DAGS = {
 #: Example DAGs that exist on Airflow 3 only (asset watchers), and their files.
 AIRFLOW3_ONLY = {"dashscope_on_finetune_success": "example_dashscope_on_finetune_success.py"}
 AIRFLOW_2 = AIRFLOW_MAJOR < 3
+try:
+    import airflow.providers.openlineage
+
+    HAS_OPENLINEAGE = True
+except ImportError:  # without the `openlineage` extra the pipeline runs without lineage
+    HAS_OPENLINEAGE = False
 RUNNER = REPO / "tests" / "_dag_runner.py"
 TRAINING_FILE = EXAMPLE_DAGS / "data" / "airflow_faq_sft.jsonl"
 VALIDATION_FILE = EXAMPLE_DAGS / "data" / "airflow_faq_sft_validation.jsonl"
@@ -333,6 +339,10 @@ def test_pipeline_goes_from_a_jsonl_file_to_a_serving_model_and_starts_the_annou
         reserialized = run_cli(airflow_env, tmp_path / "reserialize.log", "dags", "reserialize")
         assert reserialized.returncode == 0, reserialized.tail
 
+    lineage_file = tmp_path / "lineage.jsonl"
+    if HAS_OPENLINEAGE:  # the way the example's docstring turns lineage on: the provider's file transport
+        transport = {"type": "file", "log_file_path": str(lineage_file), "append": True}
+        airflow_env = {**airflow_env, "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport)}
     result, run = run_reported(airflow_env, tmp_path / "pipeline.log", "dashscope_finetune_pipeline")
 
     assert result.returncode == 0, result.tail
@@ -391,6 +401,8 @@ def test_pipeline_goes_from_a_jsonl_file_to_a_serving_model_and_starts_the_annou
     ]
     assert emulator.api_key not in result.output
     assert emulator.api_key not in json.dumps(run)  # XComs, rendered fields, trigger rows, next_kwargs, asset events
+    if HAS_OPENLINEAGE:
+        check_lineage(lineage_file, emulator, file_id, validation_id, job, exported, deployed)
 
     # The DAG scheduled on the alias gets the producer's extra (a run started by hand reads the alias's latest event;
     # the real-stack test shows the scheduler starting it from the event).
@@ -399,6 +411,45 @@ def test_pipeline_goes_from_a_jsonl_file_to_a_serving_model_and_starts_the_annou
     assert consumer["xcom"]["announce"]["return_value"] == [
         {"uri": f"dashscope://local/deployments/{deployed}", "extra": deploy_extra, "started_by": "hand"}
     ]
+
+
+def check_lineage(path: Path, emulator, file_id: str, validation_id: str, job: dict, exported: dict, deployed: str):
+    """The OpenLineage events the provider's file transport wrote for the pipeline run: each task's inputs and
+    outputs chain the local files to the serving deployment, in the datasets the asset URIs name."""
+    assert path.exists(), "the OpenLineage listener wrote no event"
+    text = path.read_text()
+    assert emulator.api_key not in text  # the secret scan of the lineage events
+    events = [json.loads(line) for line in text.splitlines() if line.strip()]
+    complete = {
+        e["job"]["name"].rsplit(".", 1)[-1]: e
+        for e in events
+        if e["eventType"] == "COMPLETE" and "." in e["job"]["name"]
+    }
+
+    def names(datasets):
+        return [f"{d['namespace']}/{d['name']}" if d["namespace"] != "file" else f"file:{d['name']}" for d in datasets]
+
+    ns = "dashscope://local"
+    assert names(complete["upload_training_data"]["inputs"]) == [f"file:{TRAINING_FILE}"]
+    assert names(complete["upload_training_data"]["outputs"]) == [f"{ns}/files/{file_id}"]
+    assert names(complete["upload_validation_data"]["outputs"]) == [f"{ns}/files/{validation_id}"]
+    train = complete["train"]
+    assert names(train["inputs"]) == [f"{ns}/files/{file_id}", f"{ns}/files/{validation_id}"]
+    assert names(train["outputs"]) == [f"{ns}/models/{job['finetuned_output']}"]  # the asset URI of the model
+    facet = train["run"]["facets"]["dashscope_fineTune"]
+    assert (facet["jobId"], facet["baseModel"], facet["usageTokens"]) == (job["job_id"], "qwen3-14b", job["usage"])
+    assert facet["hyperParameters"] == job["hyper_parameters"]
+    assert facet["consoleUrl"] == f"{emulator.base_url}/fine-tunes/{job['job_id']}"
+    assert train["run"]["facets"]["externalQuery"]["externalQueryId"] == job["job_id"]
+    gate = complete["export_best"]
+    assert names(gate["inputs"]) == [f"{ns}/models/{job['finetuned_output']}"]
+    assert names(gate["outputs"]) == [f"{ns}/models/{exported['model_name']}"]
+    chosen = gate["run"]["facets"]["dashscope_checkpointExport"]
+    assert (chosen["checkpoint"], chosen["metric"]) == (exported["checkpoint"], "eval_loss")
+    deploy = complete["deploy"]
+    assert names(deploy["inputs"]) == [f"{ns}/models/{exported['model_name']}"]
+    assert names(deploy["outputs"]) == [f"{ns}/deployments/{deployed}"]
+    assert deploy["outputs"][0]["facets"]["dashscope_deployment"]["capacity"] == 1
 
 
 @pytest.mark.skipif(AIRFLOW_2, reason="asset watchers (event-driven scheduling) need Airflow 3")
