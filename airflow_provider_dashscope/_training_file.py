@@ -16,11 +16,10 @@ line and what is wrong:
 
 * the file is UTF-8 text (without a byte order mark) and not empty;
 * every line is one JSON **object** (a blank line is an error, as it is for the SDK);
-* a line with ``messages`` (the chat format of SFT data: ``{"messages": [{"role": "user", "content": "..."},
-  {"role": "assistant", "content": "..."}]}``) has a non-empty list of message objects, each with a non-empty
-  string ``role`` and a ``content`` (a string, a list of parts, or ``null``; it may be left out only beside
-  ``tool_calls``). Role names are not checked: the service's formats (plain, thinking, tool calling) differ.
-  Lines without ``messages`` (other training types' formats) only need to be objects.
+* the first line's format (chat ``messages``, or another: see :mod:`._training_formats`) is the file's, and
+  every line is of it; a chat sample has well-formed messages, a ``user`` turn and ends with an ``assistant``
+  turn (``check_chat_turns=False`` turns the turn rule off);
+* a line that is not JSON is reported with the column within the line and the text around it.
 """
 
 from __future__ import annotations
@@ -32,6 +31,13 @@ import stat
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_provider_dashscope._training_formats import (
+    format_text,
+    json_error_text,
+    json_type,
+    record_format,
+    record_problem,
+)
 from airflow_provider_dashscope.exceptions import DashScopeConfigError, TrainingFileError
 
 MIB = 1024 * 1024
@@ -80,11 +86,13 @@ def inspect_file(
     purpose: str = "fine-tune",
     shown_as: str | None = None,
     name: str | None = None,
+    check_chat_turns: bool = True,
 ) -> LocalFile:
     """Check ``path`` for an upload with ``purpose``; return its size and MD5, or raise :class:`TrainingFileError`.
 
     ``shown_as`` is how messages name the file and ``name`` the file name the upload sends (both default to the
-    path's; they differ for a local copy of a remote file, e.g. of an ``s3://`` URI).
+    path's; they differ for a local copy of a remote file, e.g. of an ``s3://`` URI). ``check_chat_turns=False``
+    accepts chat samples without a ``user`` turn or not ending with an ``assistant`` one.
     """
     purpose = check_purpose(purpose)
     local = os.fspath(path)
@@ -109,7 +117,7 @@ def inspect_file(
     try:
         with open(local, "rb") as stream:
             if purpose == "fine-tune":
-                size, md5, records = _check_jsonl(stream, shown)
+                size, md5, records = _check_jsonl(stream, shown, check_chat_turns)
             else:
                 size, md5, records = *_digest(stream), None
     except OSError as err:
@@ -130,10 +138,11 @@ def _digest(stream: Any) -> tuple[int, str]:
     return size, md5.hexdigest()
 
 
-def _check_jsonl(stream: Any, shown: str) -> tuple[int, str, int]:
+def _check_jsonl(stream: Any, shown: str, check_chat_turns: bool = True) -> tuple[int, str, int]:
     md5 = hashlib.md5(usedforsecurity=False)
     size = 0
     number = 0
+    first_format: str | None = None
     while True:
         line = stream.readline(MAX_LINE_BYTES + 1)
         if not line:
@@ -145,7 +154,15 @@ def _check_jsonl(stream: Any, shown: str) -> tuple[int, str, int]:
         if len(line) > MAX_LINE_BYTES:
             problem = f"is longer than {_size_text(MAX_LINE_BYTES)} (one sample per line)"
         else:
-            problem = line_problem(line, first=number == 1)
+            problem, found = _line(line, first=number == 1, check_chat_turns=check_chat_turns)
+            if problem is None and first_format is None:
+                first_format = found
+            elif problem is None and found != first_format:
+                assert first_format is not None and found is not None
+                problem = (
+                    f"is of the {format_text(found)} format, but line 1 is of the {format_text(first_format)} "
+                    "format; the first line decides the file's format and every line must be of it"
+                )
         if problem is not None:
             raise TrainingFileError(
                 f"training file {shown}, line {number}: {problem}; {_FORMAT_HINT}", path=shown, line_number=number
@@ -153,56 +170,29 @@ def _check_jsonl(stream: Any, shown: str) -> tuple[int, str, int]:
     return size, md5.hexdigest(), number
 
 
-def line_problem(line: bytes, *, first: bool = False) -> str | None:
+def line_problem(line: bytes, *, first: bool = False, check_chat_turns: bool = True) -> str | None:
     """What is wrong with one line of a fine-tune file (without its number), or ``None`` if it is fine."""
+    return _line(line, first=first, check_chat_turns=check_chat_turns)[0]
+
+
+def _line(line: bytes, *, first: bool, check_chat_turns: bool) -> tuple[str | None, str | None]:
+    """(what is wrong with the line, or ``None``; its format when it is a JSON object)."""
     if first and line.startswith(b"\xef\xbb\xbf"):
-        return "starts with a UTF-8 byte order mark (BOM); save the file as UTF-8 without a BOM"
+        return "starts with a UTF-8 byte order mark (BOM); save the file as UTF-8 without a BOM", None
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as err:
-        return f"is not UTF-8 text (byte 0x{line[err.start]:02x} at position {err.start + 1} of the line)"
+        return f"is not UTF-8 text (byte 0x{line[err.start]:02x} at position {err.start + 1} of the line)", None
     if not text.strip():
-        return "is blank (JSONL has no empty lines, not even at the end)"
+        return "is blank (JSONL has no empty lines, not even at the end)", None
+    text = text.rstrip("\r\n")
     try:
         record = json.loads(text)
     except json.JSONDecodeError as err:
-        return f"is not valid JSON ({err.msg} at column {err.colno})"
+        return f"is not valid JSON ({json_error_text(text, err)})", None
     except RecursionError:
-        return "is JSON nested too deeply to read"
+        return "is JSON nested too deeply to read", None
     if not isinstance(record, dict):
-        return f"is a JSON {_json_type(record)}, not an object"
-    if "messages" in record:
-        return _messages_problem(record["messages"])
-    return None
-
-
-def _messages_problem(messages: Any) -> str | None:
-    if not isinstance(messages, list) or not messages:
-        return f"'messages' must be a non-empty list of message objects, got {_json_type(messages)}"
-    for index, message in enumerate(messages):
-        where = f"messages[{index}]"
-        if not isinstance(message, dict):
-            return f"{where} is a JSON {_json_type(message)}, not an object"
-        role = message.get("role")
-        if not isinstance(role, str) or not role.strip():
-            return f"{where} has no 'role' (a string such as 'system', 'user' or 'assistant')"
-        if "content" not in message:
-            if "tool_calls" not in message:
-                return f"{where} (role {role!r}) has no 'content'"
-        elif not isinstance(message["content"], (str, list)) and message["content"] is not None:
-            return f"{where} (role {role!r}) has a 'content' that is a JSON {_json_type(message['content'])}"
-    return None
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object" if isinstance(value, dict) else type(value).__name__
+        return f"is a JSON {json_type(record)}, not an object", None
+    found = record_format(record)
+    return record_problem(record, found, check_chat_turns=check_chat_turns), found

@@ -28,7 +28,12 @@ class FilesMixin:
         def _send(self, request: ApiRequest, parse: Parser[T]) -> T: ...
 
     def upload_file(
-        self, path: str | os.PathLike[str], *, purpose: str = "fine-tune", description: str | None = None
+        self,
+        path: str | os.PathLike[str],
+        *,
+        purpose: str = "fine-tune",
+        description: str | None = None,
+        check_chat_turns: bool = True,
     ) -> DashScopeFile:
         """``POST /files``: upload one local file; return it with its ``file_id``.
 
@@ -42,9 +47,12 @@ class FilesMixin:
         :param purpose: ``fine-tune`` (default), ``file-extract`` or ``batch``: which checks and size limit apply.
             The API is not sent it (the official SDK does not send it either).
         :param description: Stored with the file.
+        :param check_chat_turns: Refuse a chat sample without a ``user`` turn or not ending with an ``assistant``
+            turn (default ``True``).
         """
         files.check_description(description)
-        return self.upload_checked_file(inspect_file(path, purpose=purpose), description=description)
+        local = inspect_file(path, purpose=purpose, check_chat_turns=check_chat_turns)
+        return self.upload_checked_file(local, description=description)
 
     def upload_checked_file(self, local: LocalFile, *, description: str | None = None) -> DashScopeFile:
         """Upload a file :func:`~airflow_provider_dashscope._training_file.inspect_file` has checked and measured.

@@ -161,12 +161,13 @@ class DashScopeHook(FineTunesMixin, CheckpointsMixin, FilesMixin, DeploymentsMix
         similar = None
         if not api_key or conn_id != self.default_conn_name:  # the default id with the key set is the SDK's way
             similar = similar_conn_id(conn_id, look_in_db=blocking, lookup=self.get_connection if blocking else None)
+        if similar is not None:  # a suspected typo stops, even with the key exported: it is not what was meant
+            exported = f" ({ENV_API_KEY} is set, but a typo is not a request for it)" if api_key else ""
+            raise DashScopeConfigError(
+                f"connection {conn_id!r} does not exist; did you mean {similar!r}? It is a 'dashscope' "
+                f"connection Airflow can see: set dashscope_conn_id={similar!r}{exported}"
+            )
         if not api_key:
-            if similar is not None:
-                raise DashScopeConfigError(
-                    f"connection {conn_id!r} does not exist; did you mean {similar!r}? It is a 'dashscope' "
-                    f"connection Airflow can see: set dashscope_conn_id={similar!r}"
-                )
             raise DashScopeConfigError(
                 f"connection {conn_id!r} does not exist and {ENV_API_KEY} is not set: create "
                 f"the connection (type 'dashscope', API key in its password; e.g. AIRFLOW_CONN_"
@@ -184,10 +185,9 @@ class DashScopeHook(FineTunesMixin, CheckpointsMixin, FilesMixin, DeploymentsMix
         if conn_id not in _ANNOUNCED_FALLBACKS:  # once per process: a task has a hook for checks and one for polls
             _ANNOUNCED_FALLBACKS.add(conn_id)
             base = f"{ENV_BASE_URL} ({config.base_url})" if os.environ.get(ENV_BASE_URL) else config.base_url
-            guess = f" (did you mean {similar!r}?)" if similar is not None else ""
             # The default id falling back to the key is the documented SDK-like set-up; another id is a mistake.
             level = self.log.info if conn_id == self.default_conn_name else self.log.warning
-            level("Connection %r was not found%s: using %s and %s instead", conn_id, guess, ENV_API_KEY, base)
+            level("Connection %r was not found: using %s and %s instead", conn_id, ENV_API_KEY, base)
         return config
 
     @property

@@ -65,6 +65,8 @@ class DashScopeUploadFileOperator(LineageMixin, BaseOperator):
     :param description: Stored with the file (templated).
     :param dashscope_conn_id: The DashScope connection id (templated).
     :param reuse_on_retry: On a retry, return the file an earlier try uploaded instead of uploading it again.
+    :param check_chat_turns: Refuse a chat sample without a ``user`` turn or whose last turn is not the
+        ``assistant``'s (default ``True``; an inferred rule of the service, see docs/training-data.md).
 
     **Lineage** (with the OpenLineage provider): input the file read (``file`` + its absolute path, or object
     storage by scheme and bucket), output ``dashscope://<region>`` ``files/<file_id>``.
@@ -84,6 +86,7 @@ class DashScopeUploadFileOperator(LineageMixin, BaseOperator):
         description: str | None = None,
         dashscope_conn_id: str = DEFAULT_CONN_ID,
         reuse_on_retry: bool = True,
+        check_chat_turns: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -95,6 +98,7 @@ class DashScopeUploadFileOperator(LineageMixin, BaseOperator):
         self.description = description
         self.dashscope_conn_id = dashscope_conn_id
         self.reuse_on_retry = reuse_on_retry
+        self.check_chat_turns = bool(check_chat_turns)
 
     def _hook(self) -> DashScopeHook:
         from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
@@ -143,22 +147,30 @@ class DashScopeUploadFileOperator(LineageMixin, BaseOperator):
         """The checked local file to upload (a temporary local copy of a remote one, removed afterwards)."""
         path = self.path
         if isinstance(path, str) and "://" not in path:
-            yield inspect_file(path, purpose=self.purpose)
+            yield inspect_file(path, purpose=self.purpose, check_chat_turns=self.check_chat_turns)
             return
         if isinstance(path, os.PathLike) and not hasattr(path, "protocol"):
-            yield inspect_file(os.fspath(path), purpose=self.purpose)
+            yield inspect_file(os.fspath(path), purpose=self.purpose, check_chat_turns=self.check_chat_turns)
             return
         from airflow.providers.common.compat.sdk import ObjectStoragePath
 
         remote = path if isinstance(path, ObjectStoragePath) else ObjectStoragePath(str(path))
         shown = path if isinstance(path, str) else str(remote)
         if remote.protocol in ("file", "local", ""):
-            yield inspect_file(remote.path, purpose=self.purpose, shown_as=shown)
+            yield inspect_file(
+                remote.path, purpose=self.purpose, shown_as=shown, check_chat_turns=self.check_chat_turns
+            )
             return
         with tempfile.TemporaryDirectory(prefix="dashscope-upload-") as workdir:
             copy = os.path.join(workdir, remote.name or "upload")
             self._download(remote, copy, shown)
-            yield inspect_file(copy, purpose=self.purpose, shown_as=shown, name=remote.name or None)
+            yield inspect_file(
+                copy,
+                purpose=self.purpose,
+                shown_as=shown,
+                name=remote.name or None,
+                check_chat_turns=self.check_chat_turns,
+            )
 
     def _download(self, remote: Any, copy: str, shown: str) -> None:
         """Copy ``remote`` to the local file ``copy``, stopping once it is over the size limit (nothing to upload)."""

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from airflow_provider_dashscope._arguments import is_templated
+from airflow_provider_dashscope._hyper_parameters import check_hyper_parameters
 from airflow_provider_dashscope.exceptions import DashScopeConfigError, DashScopeError, UnsupportedOperationError
 from airflow_provider_dashscope.lineage import LineageMixin, LineageRecord, lineage_enabled
 from airflow_provider_dashscope.links import DashScopeFineTuneJobLink
@@ -132,7 +134,9 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
     :param model: The base model (or an earlier fine-tune's output model) to train (templated).
     :param training_file_ids: Uploaded training file ids (templated).
     :param validation_file_ids: Uploaded validation file ids (templated).
-    :param hyper_parameters: Hyperparameters, e.g. ``{"n_epochs": 3}`` (templated, rendered as JSON).
+    :param hyper_parameters: Hyperparameters, e.g. ``{"n_epochs": 3}`` (templated, rendered as JSON). A dict: a
+        string is refused at DAG parse; a key that is not a documented hyper-parameter is sent with a WARNING
+        (with "did you mean" for a near miss).
     :param training_type: ``sft``, ``efficient_sft``, ``dpo_full``... (templated; the API defaults to ``sft``).
     :param job_name: Name of the job (templated). Default: ``<task_id>-<hash of dag, task, run, map index>``.
     :param cancel_on_kill: Cancel the job when the task is killed or times out (default ``True``).
@@ -175,10 +179,9 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
             raise DashScopeConfigError(f"model must be a model id such as 'qwen3-14b', got {model!r}")
         if training_file_ids is None or training_file_ids == [] or training_file_ids == "":
             raise DashScopeConfigError("training_file_ids must list at least one uploaded training file id")
-        if hyper_parameters is not None and not isinstance(hyper_parameters, (dict, str)):
-            raise DashScopeConfigError(
-                f"hyper_parameters must be a dict (or a template), got {type(hyper_parameters).__name__}"
-            )
+        if not is_templated(hyper_parameters):  # a literal is checked at DAG parse; a template's value in execute
+            for warning in check_hyper_parameters(hyper_parameters):
+                self.log.warning("%s", warning)
         self.model = model
         self.training_file_ids = training_file_ids
         self.validation_file_ids = validation_file_ids
@@ -194,6 +197,8 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         job_name = self.job_name or self._default_job_name(context)
+        for warning in check_hyper_parameters(self.hyper_parameters):
+            self.log.warning("%s", warning)
         request = create_job_request(  # validates the rendered arguments before any request
             model=self.model,
             training_file_ids=self.training_file_ids,

@@ -130,6 +130,7 @@ def test_report_through_the_hook_pages_every_job_and_gets_the_numbers(emulator_c
         "usage": "120000",
         "code": "",
         "message": "",
+        "finetuned_output": "qwen3-14b-ft-202611200800-a001",
     }
     assert (by_id["a006"]["create_time"], by_id["a006"]["duration_seconds"]) == ("2026-11-20T23:59:59+00:00", "7200")
     assert (by_id["a003"]["code"], by_id["a003"]["message"], by_id["a003"]["usage"]) == (
@@ -150,22 +151,22 @@ def test_report_through_the_hook_pages_every_job_and_gets_the_numbers(emulator_c
         markdown = fh.read()
     assert "- Jobs created in the window: 17\n" in markdown
     assert "- Jobs listed: 23; without a create_time (undated, not in any window): 0\n" in markdown
-    assert "- Tokens used: 1005000\n" in markdown
+    assert "- Tokens used: 1,005,000\n" in markdown
     assert (
         "| PENDING | 1 |\n| QUEUING | 1 |\n| RUNNING | 2 |\n| CANCELING | 1 |\n"
         "| SUCCEEDED | 7 |\n| FAILED | 3 |\n| CANCELED | 2 |\n"
     ) in markdown
     assert (
-        "| qwen2.5-7b-instruct | 6 | 2 | 450000 |\n"
-        "| qwen3-14b | 6 | 4 | 435000 |\n"
-        "| qwen3-8b | 5 | 3 | 120000 |\n"
-        "| Total | 17 | 9 | 1005000 |\n"
+        "| qwen2.5-7b-instruct | 6 | 2 | 450,000 |\n"
+        "| qwen3-14b | 6 | 4 | 435,000 |\n"
+        "| qwen3-8b | 5 | 3 | 120,000 |\n"
+        "| Total | 17 | 9 | 1,005,000 |\n"
     ) in markdown
     assert (
-        "| qwen2.5-7b-instruct | 3 | 600 | 3600 | 7200 | 11400 |\n"
-        "| qwen3-14b | 5 | 300 | 1800 | 7200 | 14100 |\n"
-        "| qwen3-8b | 4 | 30 | 950 | 3600 | 5530 |\n"
-        "| (all) | 12 | 30 | 1800 | 7200 | 31030 |\n"
+        "| qwen2.5-7b-instruct | 3 | 10 min | 1 h 00 min | 2 h 00 min | 3 h 10 min |\n"
+        "| qwen3-14b | 5 | 5 min 00 s | 30 min | 2 h 00 min | 3 h 55 min |\n"
+        "| qwen3-8b | 4 | 30 s | 16 min | 1 h 00 min | 1 h 32 min |\n"
+        "| (all) | 12 | 30 s | 30 min | 2 h 00 min | 8 h 37 min |\n"
     ) in markdown
     assert markdown.endswith(
         "| ft-202611200800-a003 | qwen3-14b | FAILED | InvalidDataset | line 12: missing \\| messages "
@@ -177,4 +178,4 @@ def test_report_through_the_hook_pages_every_job_and_gets_the_numbers(emulator_c
     )
     summary = report.summary_text()
     assert "17 job(s) created in the window (23 listed, 0 undated)" in summary
-    assert "Tokens used: 1005000" in summary
+    assert "Tokens used: 1,005,000" in summary
