@@ -14,7 +14,9 @@ from airflow_provider_dashscope.exceptions import (
     ConflictError,
     DashScopeConfigError,
     DashScopeError,
+    NotFoundError,
     QualityGateError,
+    request_id_note,
 )
 from airflow_provider_dashscope.lineage import LineageMixin, LineageRecord
 from airflow_provider_dashscope.links import DashScopeFineTuneJobLink
@@ -173,7 +175,18 @@ class DashScopeExportCheckpointOperator(LineageMixin, ResourceWaitOperator["Chec
         hook = self.hook
         job = hook.get_fine_tune_job(job_id)
         self._check_job(job)
-        checkpoints = hook.list_checkpoints(job_id)
+        try:
+            checkpoints = hook.list_checkpoints(job_id)
+        except NotFoundError as err:  # the job is there (it was just read): the API keeps no checkpoints of it
+            missing: CheckpointNotFoundError | None = CheckpointNotFoundError(
+                f"fine-tune job {job_id} has no checkpoints (HTTP 404{request_id_note(err.request_id)}); a job "
+                "keeps checkpoints only for a while after it SUCCEEDED",
+                export_id=f"{job_id}:{wanted}",
+            )
+        else:
+            missing = None
+        if missing is not None:
+            raise missing  # outside the except block: the error needs no "during handling" chain
         choice = self._choose(job_id, wanted, checkpoints, max_value, min_value)
         model_name = self.model_name or default_model_name(job_id, choice.checkpoint)
         self.chosen = {
