@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow_provider_dashscope._training_file import LocalFile, inspect_file
+from airflow_provider_dashscope._checks.training_file import LocalFile, inspect_file
 from airflow_provider_dashscope.exceptions import DashScopeAPIError
 from airflow_provider_dashscope.hooks._paging import iter_pages
 from airflow_provider_dashscope.resources import files
@@ -55,7 +55,8 @@ class FilesMixin:
         return self.upload_checked_file(local, description=description)
 
     def upload_checked_file(self, local: LocalFile, *, description: str | None = None) -> DashScopeFile:
-        """Upload a file :func:`~airflow_provider_dashscope._training_file.inspect_file` has checked and measured.
+        """Upload a file that :func:`~airflow_provider_dashscope._checks.training_file.inspect_file` checked and
+        measured.
 
         The result carries the ``file_id`` and ``name`` the API gave, and the size, MD5, description and purpose
         that were sent.

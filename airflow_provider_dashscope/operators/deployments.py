@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_dashscope._arguments import check_id_arg, check_rendered_id, is_templated, template_of
+from airflow_provider_dashscope._checks.arguments import check_id_arg, check_rendered_id, is_templated, template_of
 from airflow_provider_dashscope.exceptions import NotFoundError
 from airflow_provider_dashscope.lineage import LineageMixin, LineageRecord
 from airflow_provider_dashscope.links import DashScopeDeploymentLink

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
-from airflow_provider_dashscope._arguments import is_templated
+from airflow_provider_dashscope._checks.arguments import is_templated
+from airflow_provider_dashscope._checks.training_file import MAX_FILE_BYTES, LocalFile, check_purpose, inspect_file
 from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
-from airflow_provider_dashscope._training_file import MAX_FILE_BYTES, LocalFile, check_purpose, inspect_file
 from airflow_provider_dashscope.exceptions import DashScopeConfigError, TrainingFileError
 from airflow_provider_dashscope.lineage import LineageMixin, LineageRecord, source_dataset
 from airflow_provider_dashscope.resources.files import check_description

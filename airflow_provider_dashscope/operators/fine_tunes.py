@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_dashscope._arguments import is_templated
-from airflow_provider_dashscope._hyper_parameters import check_hyper_parameters
+from airflow_provider_dashscope._checks.arguments import is_templated
+from airflow_provider_dashscope._checks.hyper_parameters import check_hyper_parameters
 from airflow_provider_dashscope.exceptions import DashScopeConfigError, DashScopeError, UnsupportedOperationError
 from airflow_provider_dashscope.lineage import LineageMixin, LineageRecord, lineage_enabled
 from airflow_provider_dashscope.links import DashScopeFineTuneJobLink

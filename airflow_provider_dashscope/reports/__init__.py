@@ -45,7 +45,6 @@ import in a DAG file.
 
 from airflow_provider_dashscope.reports.model import (
     ALL_BASE_MODELS,
-    CSV_COLUMNS,
     UNKNOWN_BASE_MODEL,
     DurationStats,
     Failure,
@@ -57,6 +56,7 @@ from airflow_provider_dashscope.reports.model import (
     build_report,
 )
 from airflow_provider_dashscope.reports.render import (
+    CSV_COLUMNS,
     ENV_REPORT_DIR,
     ReportFiles,
     default_report_dir,

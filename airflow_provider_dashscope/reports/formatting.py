@@ -4,10 +4,13 @@
 * durations in the largest units that matter, minutes zero-padded after hours: ``45 s``, ``7 min 05 s``,
   ``42 min``, ``1 h 02 min``, ``2 d 03 h``;
 * money with two decimals and separators: ``1,234.50``;
-* a change against another period: ``+3 (+50%)``, ``-1,000 (-10%)``, ``0``, ``+2 (none before)``.
+* a change against another period: ``+3 (+50%)``, ``-1,000 (-10%)``, ``0``, ``+2 (none before)``;
+* times as ISO 8601 to the second (in the CSV too).
 """
 
 from __future__ import annotations
+
+from datetime import datetime, tzinfo
 
 
 def thousands(value: int | float | None) -> str:
@@ -55,3 +58,12 @@ def change(now: int, before: int) -> str:
     if before == 0:
         return f"{text} (none before)"
     return f"{text} ({sign}{abs(delta) / before:.0%})"
+
+
+def iso(value: datetime | None, tz: tzinfo | None = None) -> str:
+    """ISO 8601 to the second, in ``tz`` when given; empty for no time."""
+    if value is None:
+        return ""
+    if tz is not None:
+        value = value.astimezone(tz)
+    return datetime.isoformat(value, timespec="seconds")

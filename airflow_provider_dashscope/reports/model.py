@@ -5,29 +5,14 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_dashscope.reports.costs import check_prices, cost_of
+from airflow_provider_dashscope.reports.formatting import iso
 
 if TYPE_CHECKING:
     from airflow_provider_dashscope.models import Deployment, FineTuneJob
-
-#: Columns of the per-job CSV, in order.
-CSV_COLUMNS = (
-    "job_id",
-    "job_name",
-    "status",
-    "model",
-    "base_model",
-    "create_time",
-    "end_time",
-    "duration_seconds",
-    "usage",
-    "code",
-    "message",
-    "finetuned_output",
-)
 
 #: Label of jobs that have no base model.
 UNKNOWN_BASE_MODEL = "(unknown)"
@@ -381,11 +366,3 @@ def _row(job: FineTuneJob) -> JobRow:
         message=job.message,
         finetuned_output=job.finetuned_output,
     )
-
-
-def iso(value: datetime | None, tz: tzinfo | None = None) -> str:
-    if value is None:
-        return ""
-    if tz is not None:
-        value = value.astimezone(tz)
-    return datetime.isoformat(value, timespec="seconds")

@@ -10,9 +10,28 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from airflow_provider_dashscope.reports.formatting import change, duration, money, thousands
-from airflow_provider_dashscope.reports.model import CSV_COLUMNS, FineTuneReport, iso
+from airflow_provider_dashscope.reports.formatting import change, duration, iso, money, thousands
+
+if TYPE_CHECKING:
+    from airflow_provider_dashscope.reports.model import FineTuneReport
+
+#: Columns of the per-job CSV, in order.
+CSV_COLUMNS = (
+    "job_id",
+    "job_name",
+    "status",
+    "model",
+    "base_model",
+    "create_time",
+    "end_time",
+    "duration_seconds",
+    "usage",
+    "code",
+    "message",
+    "finetuned_output",
+)
 
 #: The environment variable that chooses where the example DAG writes its reports.
 ENV_REPORT_DIR = "DASHSCOPE_REPORT_DIR"

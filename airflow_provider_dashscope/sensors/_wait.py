@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseSensorOperator, PokeReturnValue, conf
 
-from airflow_provider_dashscope._arguments import (
+from airflow_provider_dashscope._checks.arguments import (
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
     DEFAULT_POLL_INTERVAL,
     check_interval,

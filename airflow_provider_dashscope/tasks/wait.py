@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
-from airflow_provider_dashscope._arguments import check_id_arg, check_rendered_id, deadline_from, template_of
+from airflow_provider_dashscope._checks.arguments import check_id_arg, check_rendered_id, deadline_from, template_of
 from airflow_provider_dashscope.exceptions import NotFoundError
 
 if TYPE_CHECKING:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_dashscope._arguments import (
+from airflow_provider_dashscope._checks.arguments import (
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
     DEFAULT_POLL_INTERVAL,
     check_interval,

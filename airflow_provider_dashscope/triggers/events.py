@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.triggers import BaseEventTrigger
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_dashscope._arguments import DEFAULT_POLL_INTERVAL, check_interval
+from airflow_provider_dashscope._checks.arguments import DEFAULT_POLL_INTERVAL, check_interval
 from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
 from airflow_provider_dashscope.exceptions import DashScopeConfigError
 

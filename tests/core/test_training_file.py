@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_dashscope import _training_file as tf
+from airflow_provider_dashscope._checks import training_file as tf
 from airflow_provider_dashscope.exceptions import DashScopeConfigError, TrainingFileError
 
 GOOD = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_dashscope._hyper_parameters import DOCUMENTED_KEYS, check_hyper_parameters
+from airflow_provider_dashscope._checks.hyper_parameters import DOCUMENTED_KEYS, check_hyper_parameters
 
 DAG_FILE = """
 from datetime import datetime

@@ -410,7 +410,7 @@ def bad_file(tmp_path: Path, value: Any, monkeypatch: pytest.MonkeyPatch) -> str
         return str(tmp_path)
     path = tmp_path / "train.jsonl"
     if value == "too_large":
-        from airflow_provider_dashscope import _training_file
+        from airflow_provider_dashscope._checks import training_file as _training_file
 
         monkeypatch.setitem(_training_file.MAX_FILE_BYTES, "fine-tune", 64)  # the check is the same at 300 MiB
         value = b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n'

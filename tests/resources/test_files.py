@@ -7,8 +7,8 @@ import json
 import pytest
 
 from airflow_provider_dashscope import _config
+from airflow_provider_dashscope._checks.training_file import LocalFile
 from airflow_provider_dashscope._http import api_request, api_response, retry
-from airflow_provider_dashscope._training_file import LocalFile
 from airflow_provider_dashscope.exceptions import (
     DashScopeConfigError,
     FileUploadError,

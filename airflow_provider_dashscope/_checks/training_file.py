@@ -31,7 +31,7 @@ import stat
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_dashscope._training_formats import (
+from airflow_provider_dashscope._checks.training_formats import (
     format_text,
     json_error_text,
     json_type,
