@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dashscope._arguments import is_templated
+from airflow_provider_dashscope._checks.arguments import is_templated
 from airflow_provider_dashscope.exceptions import (
     CheckpointNotFoundError,
     ConflictError,
