@@ -2,12 +2,13 @@
 #   make demo   run the pipeline DAG (upload, fine-tune, deploy) end to end against the local emulator
 #   make test   run the test suite (Airflow 3); `make test-airflow2` runs it on Airflow 2.11
 #   make lint   ruff (lint and format check), mypy and import-linter (the layers in pyproject.toml)
+#   make docs   build the documentation site strictly into site/ (make docs-serve: serve it on 127.0.0.1:8000)
 PYTHON ?= python3
 AIRFLOW_VERSION ?= 3.3.2
 VENV ?= .venv
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-airflow2 lint install system-deps emulator clean
+.PHONY: demo test test-airflow2 lint install system-deps emulator clean docs docs-serve docs-install
 
 install:
 	@PYTHON=$(PYTHON) scripts/bootstrap.sh $(VENV) $(AIRFLOW_VERSION)
@@ -32,8 +33,22 @@ lint: install
 test-airflow2:
 	$(MAKE) test AIRFLOW_VERSION=2.11.2 VENV=.venv-airflow2
 
+# The `docs` extra (MkDocs, Material, mkdocstrings) on top of `make install`, once per change of pyproject.toml.
+docs-install: install
+	@if [ ! "$(VENV)/.installed-docs" -nt pyproject.toml ]; then \
+	  echo "Installing the docs extra into $(VENV) ..."; \
+	  .tools/bin/uv pip install -q --python $(VENV)/bin/python -e ".[docs]" \
+	    -c constraints/airflow-$(AIRFLOW_VERSION)-py$$($(VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])').txt \
+	  && touch $(VENV)/.installed-docs; fi
+
+docs: docs-install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+docs-serve: docs-install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
+
 emulator: install
 	$(VENV)/bin/dashscope-emulator --host 127.0.0.1 --port 8089
 
 clean:
-	rm -rf .venv .venv-airflow2 .tools .demo
+	rm -rf .venv .venv-airflow2 .tools .demo site

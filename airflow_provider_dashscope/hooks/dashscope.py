@@ -257,6 +257,7 @@ class DashScopeHook(FineTunesMixin, CheckpointsMixin, FilesMixin, DeploymentsMix
         return self._sync_transport().session
 
     def close(self) -> None:
+        """Close the hook's HTTP session (its pooled connections); a later call on the hook opens a new one."""
         if self._sync is not None:
             self._sync.close()
             self._sync = None

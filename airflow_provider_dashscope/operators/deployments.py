@@ -237,4 +237,6 @@ class DashScopeDeleteDeploymentOperator(_DeploymentOperator):
         return {**self.wait_policy.result_of(deployment.summary()), "deleted": False}
 
     def _complete(self, context: Context, event: WaitEvent) -> dict[str, Any]:
-        return {**super()._complete(context, event), "deleted": True}
+        result = super()._complete(context, event)
+        # A wait whose first poll found it gone saw no deployment: the name is still the one this task deleted.
+        return {**result, "deployed_model": result.get("deployed_model") or event.resource_id, "deleted": True}

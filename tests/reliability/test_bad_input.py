@@ -1,4 +1,4 @@
-"""Every row of README's "Bad input" table, for the sensor and both operators, from one list (``BAD_INPUTS``).
+"""Every row of the "Bad input" table of docs/reference/errors.md, for the sensor and both operators, from one list (``BAD_INPUTS``).
 
 * A value known when the DAG is parsed (a literal ``job_id``, ``poll_interval``, ``timeout``) fails at construction,
   i.e. at parse: checked by constructing each operator inside a ``DAG`` and by parsing real DAG files with DagBag.
@@ -34,7 +34,7 @@ JOB_ID_HINT = "pass the id the create call returned"
 @dataclass(frozen=True)
 class BadInput:
     key: str
-    readme_row: str  #: the start of the README table row it belongs to
+    readme_row: str  #: the start of the row of the "Bad input" table (docs/reference/errors.md) it belongs to
     kind: str  #: "job_id" (literal at parse / templated at execute), "arg" (parse only), "conn" (execute only)
     value: Any = None  #: the bad job_id, or the operator kwargs for "arg"
     conn: dict[str, Any] = field(default_factory=dict)  #: for "conn": how to (mis)configure the connection
@@ -247,13 +247,15 @@ def rows(*kinds: str, targets: tuple[str, ...] = tuple(OPERATORS)) -> list:
     return params
 
 
-def test_every_readme_bad_input_row_is_tested():
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("## Bad input", 1)[1].split("\n## ", 1)[0]
+def test_every_documented_bad_input_row_is_tested():
+    page = (REPO / "docs" / "reference" / "errors.md").read_text()
+    section = page.split("## Bad input", 1)[1].split("\n## ", 1)[0]
     table_rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| Input")]
     assert len(table_rows) == 22, table_rows
     for line in table_rows:
-        assert any(line.startswith("| " + row.readme_row) for row in BAD_INPUTS), f"untested README row: {line}"
+        assert any(line.startswith("| " + row.readme_row) for row in BAD_INPUTS), (
+            f"untested row of docs/reference/errors.md: {line}"
+        )
     for row in BAD_INPUTS:
         assert any(line.startswith("| " + row.readme_row) for line in table_rows), row
 
