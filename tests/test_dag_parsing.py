@@ -63,6 +63,7 @@ PARSE_TIME_MODULES = frozenset(
         "airflow_provider_dashscope._checks.arguments",
         "airflow_provider_dashscope._checks.hyper_parameters",
         "airflow_provider_dashscope._checks.resources",
+        "airflow_provider_dashscope.lineage",  # LineageMixin: a base of the operators
         "airflow_provider_dashscope.links",
         "airflow_provider_dashscope.operators",
         "airflow_provider_dashscope.operators._wait",
