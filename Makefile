@@ -2,12 +2,14 @@
 #   make demo   run the pipeline DAG (upload, fine-tune, deploy) end to end against the local emulator
 #   make test   run the test suite (Airflow 3); `make test-airflow2` runs it on Airflow 2.11
 #   make lint   ruff (lint and format check) and mypy
+#   make dist   build the sdist and the wheel into dist/ and check them (twine check --strict)
+#   make dist-check   make dist, then install the wheel into a fresh virtualenv and run the demo DAG from it
 PYTHON ?= python3
 AIRFLOW_VERSION ?= 3.3.2
 VENV ?= .venv
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-airflow2 lint install system-deps emulator clean
+.PHONY: demo test test-airflow2 lint install system-deps emulator clean dist dist-check
 
 install:
 	@PYTHON=$(PYTHON) scripts/bootstrap.sh $(VENV) $(AIRFLOW_VERSION)
@@ -31,8 +33,16 @@ lint: install
 test-airflow2:
 	$(MAKE) test AIRFLOW_VERSION=2.11.2 VENV=.venv-airflow2
 
+dist: install
+	rm -rf dist
+	$(VENV)/bin/python -m build --outdir dist .
+	$(VENV)/bin/twine check --strict dist/*
+
+dist-check: dist
+	$(VENV)/bin/python scripts/dist_check.py --airflow-version $(AIRFLOW_VERSION)
+
 emulator: install
 	$(VENV)/bin/dashscope-emulator --host 127.0.0.1 --port 8089
 
 clean:
-	rm -rf .venv .venv-airflow2 .tools .demo
+	rm -rf .venv .venv-airflow2 .tools .demo dist build airflow_provider_dashscope.egg-info
