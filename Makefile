@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11, pip and git):
 #   make demo   run the pipeline DAG (upload, fine-tune, deploy) end to end against the local emulator
-#   make test   run the test suite (Airflow 3); `make test-airflow2` runs it on Airflow 2.11
+#   make test   run the whole test suite (Airflow 3) in parallel; `make test-airflow2` runs it on Airflow 2.11
+#   make test-fast   only the fast tier (no Airflow subprocess, no DAG run, no real stack): a minute or so
 #   make lint   ruff (lint and format check) and mypy
 #   make dist   build the sdist and the wheel into dist/ and check them (twine check --strict)
 #   make dist-check   make dist, then install the wheel into a fresh virtualenv and run the demo DAG from it
@@ -8,8 +9,12 @@ PYTHON ?= python3
 AIRFLOW_VERSION ?= 3.3.2
 VENV ?= .venv
 PYTEST_ARGS ?=
+# pytest-xdist workers: most tests wait on subprocesses and polls more than they compute, so twice the 2 cores CI has.
+# `--dist loadgroup` uses the work units of tests/conftest.py (a module, a single DAG test, a lane of stack tests).
+TEST_WORKERS ?= 4
+XDIST = -n $(TEST_WORKERS) --dist loadgroup
 
-.PHONY: demo test test-airflow2 lint install system-deps emulator clean dist dist-check
+.PHONY: demo test test-fast test-random test-airflow2 lint install system-deps emulator clean dist dist-check
 
 install:
 	@PYTHON=$(PYTHON) scripts/bootstrap.sh $(VENV) $(AIRFLOW_VERSION)
@@ -23,7 +28,15 @@ system-deps:
 	@scripts/system-deps.sh || true
 
 test: install system-deps
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest $(XDIST) $(PYTEST_ARGS)
+
+test-fast: install
+	$(VENV)/bin/python -m pytest $(XDIST) -m "not slow and not stack" $(PYTEST_ARGS)
+
+# The fast tier in a random order (pytest-randomly, off otherwise): it prints its seed; repeat an order with
+# `make test-random PYTEST_ARGS="--randomly-seed=N"`.
+test-random: install
+	$(VENV)/bin/python -m pytest $(XDIST) -p randomly -m "not slow and not stack" $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check airflow_provider_dashscope tests example_dags scripts benchmarks
