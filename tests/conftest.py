@@ -119,7 +119,7 @@ SPLIT_MODULES = frozenset(
     }
 )
 #: The real-stack modules of the first lane; the others form the second (about equal minutes each).
-STACK_LANE_A = frozenset({"test_stack_postgres_triggerers.py", "test_stack_ui_browser.py"})
+STACK_LANE_A = frozenset({"test_stack_ui_browser.py", "test_stack_event_watcher.py"})
 
 
 def xdist_unit(nodeid: str) -> str:
