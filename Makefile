@@ -2,7 +2,8 @@
 #   make demo   run the pipeline DAG (upload, fine-tune, deploy) end to end against the local emulator
 #   make test   run the whole test suite (Airflow 3) in parallel; `make test-airflow2` runs it on Airflow 2.11
 #   make test-fast   only the fast tier (no Airflow subprocess, no DAG run, no real stack): a minute or so
-#   make lint   ruff (lint and format check) and mypy
+#   make lint   ruff (lint and format check), mypy and import-linter (the layers in pyproject.toml)
+#   make docs   build the documentation site strictly into site/ (make docs-serve: serve it on 127.0.0.1:8000)
 #   make dist   build the sdist and the wheel into dist/ and check them (twine check --strict)
 #   make dist-check   make dist, then install the wheel into a fresh virtualenv and run the demo DAG from it
 PYTHON ?= python3
@@ -14,7 +15,8 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 4
 XDIST = -n $(TEST_WORKERS) --dist loadgroup
 
-.PHONY: demo test test-fast test-random test-airflow2 lint install system-deps emulator clean dist dist-check
+.PHONY: demo test test-fast test-random test-airflow2 lint install system-deps emulator clean docs docs-serve docs-install \
+	dist dist-check
 
 install:
 	@PYTHON=$(PYTHON) scripts/bootstrap.sh $(VENV) $(AIRFLOW_VERSION)
@@ -40,11 +42,26 @@ test-random: install
 
 lint: install
 	$(VENV)/bin/ruff check airflow_provider_dashscope tests example_dags scripts benchmarks
-	$(VENV)/bin/ruff format --check airflow_provider_dashscope example_dags scripts benchmarks
+	$(VENV)/bin/ruff format --check airflow_provider_dashscope tests example_dags scripts benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 test-airflow2:
 	$(MAKE) test AIRFLOW_VERSION=2.11.2 VENV=.venv-airflow2
+
+# The `docs` extra (MkDocs, Material, mkdocstrings) on top of `make install`, once per change of pyproject.toml.
+docs-install: install
+	@if [ ! "$(VENV)/.installed-docs" -nt pyproject.toml ]; then \
+	  echo "Installing the docs extra into $(VENV) ..."; \
+	  .tools/bin/uv pip install -q --python $(VENV)/bin/python -e ".[docs]" \
+	    -c constraints/airflow-$(AIRFLOW_VERSION)-py$$($(VENV)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])').txt \
+	  && touch $(VENV)/.installed-docs; fi
+
+docs: docs-install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+docs-serve: docs-install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
 
 dist: install
 	rm -rf dist
@@ -58,4 +75,4 @@ emulator: install
 	$(VENV)/bin/dashscope-emulator --host 127.0.0.1 --port 8089
 
 clean:
-	rm -rf .venv .venv-airflow2 .tools .demo dist build airflow_provider_dashscope.egg-info
+	rm -rf .venv .venv-airflow2 .tools .demo site dist build airflow_provider_dashscope.egg-info

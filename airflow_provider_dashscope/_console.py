@@ -9,17 +9,14 @@ from __future__ import annotations
 from urllib.parse import quote, urlsplit
 
 from airflow_provider_dashscope._config import is_loopback_host
-from airflow_provider_dashscope._regions import CONSOLE_ROOTS, HOST_REGIONS
+from airflow_provider_dashscope._regions import CONSOLE_ROOTS, region_of
 
 _FINE_TUNE_PAGE = "?tab=model#/efm/model_tuning"
 _DEPLOYMENT_PAGE = "?tab=model#/efm/model_deploy"
 
 
-def _region_of(region: str | None, base_url: str | None) -> str:
-    host = urlsplit(base_url).hostname if base_url else None
-    if region is None and host:
-        region = HOST_REGIONS.get(host)
-    return region if region in CONSOLE_ROOTS else "ap-southeast-1"
+#: The console of a region that has none of its own, or of a connection whose region is unknown.
+_DEFAULT_CONSOLE = CONSOLE_ROOTS["ap-southeast-1"]
 
 
 def console_url(
@@ -28,7 +25,7 @@ def console_url(
     """The console page of one resource: ``collection`` is its API path (``fine-tunes``), ``page`` its console tab."""
     if base_url and is_loopback_host(urlsplit(base_url).hostname):
         return f"{base_url}/{collection}/{quote(resource_id, safe='')}"
-    root = CONSOLE_ROOTS[_region_of(region, base_url)]
+    root = CONSOLE_ROOTS.get(region_of(region, base_url) or "", _DEFAULT_CONSOLE)
     return f"{root}{page}?{query_key}={quote(resource_id, safe='')}"
 
 

@@ -21,12 +21,11 @@ module imports nothing from Airflow at import time: Airflow imports the handler 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, quote, urlsplit
 
-from airflow_provider_dashscope._regions import HOST_REGIONS
+from airflow_provider_dashscope._regions import region_of as connection_region
 
 if TYPE_CHECKING:
     from airflow_provider_dashscope._config import ClientConfig
@@ -36,23 +35,16 @@ SCHEME = "dashscope"
 FINETUNED_MODELS_ALIAS = "dashscope-finetuned-models"
 DEPLOYED_MODELS_ALIAS = "dashscope-deployed-models"
 
-_WORKSPACE_HOST = re.compile(r"^[^.]+\.(?P<region>[a-z0-9-]+)\.maas\.aliyuncs\.com$")
-_LOOPBACK = re.compile(r"^(localhost|127\.\d+\.\d+\.\d+|\[?::1\]?)$")
-
 
 def region_of(config: ClientConfig) -> str:
-    """The region part of a URI, from a connection's settings."""
-    if config.region:
-        return config.region.lower()
-    host = (urlsplit(config.base_url).hostname or "").lower()
-    if host in HOST_REGIONS:
-        return HOST_REGIONS[host]
-    match = _WORKSPACE_HOST.match(host)
-    if match:
-        return match.group("region")
-    if config.is_loopback or _LOOPBACK.match(host):
+    """The region part of a URI, from a connection's settings: its region, ``local`` for the emulator on a loopback
+    address, else the API host itself."""
+    region = connection_region(config.region, config.base_url)
+    if region:
+        return region
+    if config.is_loopback:
         return "local"
-    return host or "unknown"
+    return (urlsplit(config.base_url).hostname or "").lower() or "unknown"
 
 
 def _uri(region: str, collection: str, name: str) -> str:

@@ -4,11 +4,18 @@ Everything derives from :class:`DashScopeError`, an ``AirflowException``. Errors
 ``status_code``, ``code``, ``message`` and ``request_id`` so a user can quote them to support; none of them ever
 holds a request header or the API key. Every exception survives a pickle round trip with its fields (Airflow
 pickles exceptions when they cross processes).
+
+A wait on a resource that ended badly raises a :class:`ResourceWaitError` (kind, resource id, last status): failed,
+cancelled, not found (also a :class:`NotFoundError`) or timed out, one concrete class per kind of resource, all in
+one table, :data:`WAIT_ERRORS`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple, Protocol
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
@@ -80,6 +87,8 @@ class DashScopeAPIError(DashScopeError):
     """The API answered with an error status (or an unusable body).
 
     ``resource_key``/``resource_id`` name what the call was about (``job_id=ft-...``), when it was about one.
+    ``job_id`` is a deprecated alias of ``resource_id`` (for a call about a fine-tune job), as an attribute and as a
+    keyword of the constructor.
     """
 
     #: The HTTP status of the API's answer (``None`` when there was none).
@@ -95,7 +104,12 @@ class DashScopeAPIError(DashScopeError):
         retry_after: float | None = None,
         resource_id: str | None = None,
         resource_key: str = "id",
+        job_id: str | None = None,
     ) -> None:
+        if job_id is not None:
+            warnings.warn(_JOB_ID_DEPRECATED, DeprecationWarning, stacklevel=2)
+            if resource_id is None:
+                resource_id, resource_key = job_id, "job_id"
         self.status_code = status_code
         self.code = code
         self.message = message
@@ -107,7 +121,8 @@ class DashScopeAPIError(DashScopeError):
 
     @property
     def job_id(self) -> str | None:
-        """The fine-tune job the call was about, if it was about one."""
+        """Deprecated: ``resource_id`` when the call was about a fine-tune job (``resource_key == "job_id"``)."""
+        warnings.warn(_JOB_ID_DEPRECATED, DeprecationWarning, stacklevel=2)
         return self.resource_id if self.resource_key == "job_id" else None
 
     def _describe(self) -> str:
@@ -122,6 +137,9 @@ class DashScopeAPIError(DashScopeError):
         return text + request_id_note(self.request_id)
 
 
+_JOB_ID_DEPRECATED = "DashScopeAPIError.job_id is deprecated; use resource_id (and resource_key) instead"
+
+
 class InvalidParameterError(DashScopeAPIError):
     """400 ``InvalidParameter``: a parameter is missing, invalid or malformed."""
 
@@ -131,7 +149,15 @@ class UnsupportedOperationError(DashScopeAPIError):
 
 
 class AuthenticationError(DashScopeAPIError):
-    """401 or 403: the API key is missing, wrong, or lacks access to the workspace."""
+    """401 (e.g. ``InvalidApiKey``): the API key is missing or wrong."""
+
+
+class PermissionDeniedError(AuthenticationError):
+    """403 (e.g. ``AccessDenied``): the key is valid but may not do this (the workspace, the model, an unpaid bill).
+
+    A subclass of :class:`AuthenticationError`, which 403 raised before it existed, so ``except AuthenticationError``
+    still catches it; catch ``PermissionDeniedError`` first to tell the two apart.
+    """
 
 
 class NotFoundError(DashScopeAPIError):
@@ -158,36 +184,6 @@ class InvalidResponseError(DashScopeAPIError):
     """A 2xx answer whose body is not the documented envelope (not JSON, no ``output``, no ``status``)."""
 
 
-class FineTuneJobError(DashScopeError, AirflowFailException):
-    """A fine-tune job ended in a state that no retry of the task can change."""
-
-    def __init__(self, message: str, *, job_id: str, job_status: str | None = None) -> None:
-        super().__init__(message)
-        self.job_id = job_id
-        self.job_status = job_status
-
-
-class FineTuneJobFailedError(FineTuneJobError):
-    """The job ended FAILED."""
-
-
-class FineTuneJobCancelledError(FineTuneJobError):
-    """The job ended CANCELED."""
-
-
-class FineTuneJobNotFoundError(FineTuneJobError):
-    """The job id is unknown to the API."""
-
-
-class FineTuneJobTimeoutError(DashScopeError):
-    """The wait ran past its deadline while the job was still running (a retry of the task may wait again)."""
-
-    def __init__(self, message: str, *, job_id: str, job_status: str | None = None) -> None:
-        super().__init__(message)
-        self.job_id = job_id
-        self.job_status = job_status
-
-
 class TrainingFileError(DashScopeConfigError):
     """A local file cannot be uploaded as it is: missing, over the size limit, or not valid training data.
 
@@ -209,27 +205,207 @@ class FileUploadError(DashScopeAPIError):
         )
 
 
-class DeploymentError(DashScopeError, AirflowFailException):
+# ----------------------------------------------------------------------------------------------------------------
+# A wait on a resource that ended badly
+# ----------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ResourceKind:
+    """The facts an error about one kind of resource needs: its name and what its API calls its id and status."""
+
+    #: A capitalised noun, as messages and log lines say it: ``Fine-tune job``.
+    name: str
+    #: The names of the id and the status in the API (and the errors' attributes of old): ``job_id``, ``job_status``.
+    id_name: str
+    status_name: str
+    #: What a user checks when the API does not know the id: ``the job id``.
+    id_hint: str
+    #: Its possessive: ``the job's`` (region and workspace).
+    owner: str
+
+
+FINE_TUNE_JOB = ResourceKind("Fine-tune job", "job_id", "job_status", "the job id", "the job's")
+DEPLOYMENT = ResourceKind("Deployment", "deployed_model", "deployment_status", "the deployed_model", "the deployment's")
+
+
+class ResourceWaitError(DashScopeError):
+    """A wait on a resource ended badly: it failed, was cancelled, is unknown to the API, or the wait timed out.
+
+    Carries ``kind`` (the kind of resource: ``Fine-tune job``), ``resource_id`` and ``status`` (the last status seen,
+    ``None`` when none was). Each resource's classes also take and show the id and status under its API's names
+    (``job_id``/``job_status``, ``deployed_model``/``deployment_status``).
+    """
+
+    resource: ClassVar[ResourceKind] = ResourceKind("Resource", "resource_id", "status", "the id", "the resource's")
+
+    def __init__(
+        self, message: str, *, resource_id: str | None = None, status: str | None = None, **names: Any
+    ) -> None:
+        resource_id, status = self._names(resource_id, status, names)
+        super().__init__(message)
+        self.resource_id = resource_id
+        self.status = status
+
+    @property
+    def kind(self) -> str:
+        return self.resource.name
+
+    @classmethod
+    def _names(cls, resource_id: str | None, status: str | None, names: dict[str, Any]) -> tuple[str, str | None]:
+        """The id and status, given as ``resource_id``/``status`` or under the resource's own names."""
+        kind = cls.resource
+        unknown = set(names) - {kind.id_name, kind.status_name}
+        if unknown:
+            raise TypeError(f"{cls.__name__}() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+        resource_id = names.get(kind.id_name, resource_id)
+        if resource_id is None:
+            raise TypeError(f"{cls.__name__}() needs the {kind.id_name} (or resource_id) of the resource")
+        return resource_id, names.get(kind.status_name, status)
+
+
+class ResourceFailedError(ResourceWaitError, AirflowFailException):
+    """The resource ended in a failed state (no retry of the task can change it)."""
+
+
+class ResourceCancelledError(ResourceWaitError, AirflowFailException):
+    """The resource was cancelled (no retry of the task can change it)."""
+
+
+# Its resource_id is always set (a str), where a NotFoundError's may be None.
+class ResourceNotFoundError(ResourceWaitError, NotFoundError, AirflowFailException):  # type: ignore[misc]
+    """The API does not know the resource (HTTP 404): a :class:`NotFoundError` that no retry of the task can change.
+
+    Built by :meth:`about` (the message names the id and what to check); ``status_code`` is 404.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        resource_id: str | None = None,
+        status: str | None = None,
+        request_id: str | None = None,
+        code: str | None = None,
+        **names: Any,
+    ) -> None:
+        resource_id, status = self._names(resource_id, status, names)
+        self.status = status
+        DashScopeAPIError.__init__(
+            self,
+            message,
+            status_code=404,
+            code=code,
+            request_id=request_id,
+            resource_id=resource_id,
+            resource_key=self.resource.id_name,
+        )
+
+    @classmethod
+    def about(cls, resource_id: str, request_id: str | None) -> ResourceNotFoundError:
+        """The error for a 404 on ``resource_id``: it names the id and what to check."""
+        kind = cls.resource
+        return cls(
+            f"{kind.name} {resource_id} was not found (HTTP 404, request_id={request_id or 'unknown'}); check "
+            f"{kind.id_hint} and that the connection points at {kind.owner} region and workspace",
+            resource_id=resource_id,
+            request_id=request_id,
+        )
+
+    def _describe(self) -> str:
+        return self.message
+
+
+class ResourceWaitTimeoutError(ResourceWaitError):
+    """The wait ran past its deadline before the resource got where it was going (a retry of the task may wait
+    again)."""
+
+
+class _Identified(Protocol):
+    @property
+    def resource_id(self) -> str: ...
+
+    @property
+    def status(self) -> str | None: ...
+
+
+class _JobNames:
+    """The names a fine-tune job error's fields have always had."""
+
+    resource: ClassVar[ResourceKind] = FINE_TUNE_JOB
+
+    @property
+    def job_id(self: _Identified) -> str:
+        return self.resource_id
+
+    @property
+    def job_status(self: _Identified) -> str | None:
+        return self.status
+
+
+class _DeploymentNames:
+    """The names a deployment error's fields have always had."""
+
+    resource: ClassVar[ResourceKind] = DEPLOYMENT
+
+    @property
+    def deployed_model(self: _Identified) -> str:
+        return self.resource_id
+
+    @property
+    def deployment_status(self: _Identified) -> str | None:
+        return self.status
+
+
+class FineTuneJobError(_JobNames, ResourceWaitError, AirflowFailException):
+    """A fine-tune job ended in a state that no retry of the task can change."""
+
+
+class FineTuneJobFailedError(FineTuneJobError, ResourceFailedError):
+    """The job ended FAILED."""
+
+
+class FineTuneJobCancelledError(FineTuneJobError, ResourceCancelledError):
+    """The job ended CANCELED."""
+
+
+class FineTuneJobNotFoundError(FineTuneJobError, ResourceNotFoundError):  # type: ignore[misc]  # as its base
+    """The job id is unknown to the API (a :class:`NotFoundError`)."""
+
+
+class FineTuneJobTimeoutError(_JobNames, ResourceWaitTimeoutError):
+    """The wait ran past its deadline while the job was still running (a retry of the task may wait again)."""
+
+
+class DeploymentError(_DeploymentNames, ResourceWaitError, AirflowFailException):
     """A deployment is in a state that no retry of the task can change (it cannot become RUNNING)."""
 
-    def __init__(self, message: str, *, deployed_model: str, deployment_status: str | None = None) -> None:
-        super().__init__(message)
-        self.deployed_model = deployed_model
-        self.deployment_status = deployment_status
 
-
-class DeploymentFailedError(DeploymentError):
+class DeploymentFailedError(DeploymentError, ResourceFailedError):
     """The deployment ended FAILED (or in another status from which it cannot become RUNNING)."""
 
 
-class DeploymentNotFoundError(DeploymentError):
-    """The deployed model is unknown to the API."""
+class DeploymentNotFoundError(DeploymentError, ResourceNotFoundError):  # type: ignore[misc]  # as its base
+    """The deployed model is unknown to the API (a :class:`NotFoundError`)."""
 
 
-class DeploymentTimeoutError(DashScopeError):
+class DeploymentTimeoutError(_DeploymentNames, ResourceWaitTimeoutError):
     """The wait ran past its deadline before the deployment got where it was going (a retry may wait again)."""
 
-    def __init__(self, message: str, *, deployed_model: str, deployment_status: str | None = None) -> None:
-        super().__init__(message)
-        self.deployed_model = deployed_model
-        self.deployment_status = deployment_status
+
+class WaitErrors(NamedTuple):
+    """The exception for each bad end of a wait on one kind of resource."""
+
+    failed: type[ResourceWaitError]
+    cancelled: type[ResourceWaitError]
+    not_found: type[ResourceNotFoundError]
+    timed_out: type[ResourceWaitTimeoutError]
+
+
+#: The one table of bad ends, by kind of resource. A deployment is never cancelled: such an end reads as failed.
+WAIT_ERRORS: Mapping[str, WaitErrors] = {
+    FINE_TUNE_JOB.name: WaitErrors(
+        FineTuneJobFailedError, FineTuneJobCancelledError, FineTuneJobNotFoundError, FineTuneJobTimeoutError
+    ),
+    DEPLOYMENT.name: WaitErrors(
+        DeploymentFailedError, DeploymentFailedError, DeploymentNotFoundError, DeploymentTimeoutError
+    ),
+}

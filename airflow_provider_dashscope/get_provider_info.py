@@ -44,7 +44,7 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": "DashScope (Alibaba Cloud Model Studio)",
                 "python-modules": [
-                    "airflow_provider_dashscope.operators.dashscope",
+                    "airflow_provider_dashscope.operators.fine_tunes",
                     "airflow_provider_dashscope.operators.files",
                     "airflow_provider_dashscope.operators.deployments",
                 ],
@@ -54,7 +54,7 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": "DashScope (Alibaba Cloud Model Studio)",
                 "python-modules": [
-                    "airflow_provider_dashscope.sensors.dashscope",
+                    "airflow_provider_dashscope.sensors.fine_tunes",
                     "airflow_provider_dashscope.sensors.deployments",
                 ],
             }
@@ -63,7 +63,8 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": "DashScope (Alibaba Cloud Model Studio)",
                 "python-modules": [
-                    "airflow_provider_dashscope.triggers.dashscope",
+                    "airflow_provider_dashscope.triggers.base",
+                    "airflow_provider_dashscope.triggers.fine_tunes",
                     "airflow_provider_dashscope.triggers.deployments",
                     "airflow_provider_dashscope.triggers.events",
                 ],

@@ -48,7 +48,7 @@ from _common import (
 async def wait_many(jobs: list[str], waits: int, poll_interval: float, seconds: float) -> float:
     """CPU seconds the waits took, after a warm-up (imports, the connection, one request), as in a running triggerer."""
     from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
-    from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+    from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 
     await DashScopeHook().aget_fine_tune_job(jobs[0])
     cpu0 = time.process_time()
@@ -71,8 +71,8 @@ def child(args: argparse.Namespace) -> dict:
 
     os.environ["AIRFLOW_CONN_DASHSCOPE_DEFAULT"] = connection_json(f"{args.root}/api/v1", args.ca)
     if args.sharing == "unshared":  # every wait its own registry: nothing is shared (the baseline)
-        import airflow_provider_dashscope.triggers.dashscope as triggers
-        from airflow_provider_dashscope._coalescing import SharedRequests
+        import airflow_provider_dashscope.triggers.base as triggers
+        from airflow_provider_dashscope._http.coalescing import SharedRequests
 
         triggers.shared_requests = SharedRequests  # type: ignore[assignment]
     context = client_context(args.ca)

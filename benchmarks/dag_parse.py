@@ -49,7 +49,7 @@ with DAG(
 """
 
 PROVIDER = """\
-from airflow_provider_dashscope.operators.dashscope import (
+from airflow_provider_dashscope.operators.fine_tunes import (
     DashScopeCreateFineTuneJobOperator,
     DashScopeFineTuneJobOperator,
 )
@@ -58,7 +58,7 @@ from airflow_provider_dashscope.operators.deployments import (
     DashScopeDeployModelOperator,
 )
 from airflow_provider_dashscope.operators.files import DashScopeUploadFileOperator
-from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
+from airflow_provider_dashscope.sensors.fine_tunes import DashScopeFineTuneJobSensor
 from airflow_provider_dashscope.sensors.deployments import DashScopeDeploymentSensor
 """
 

@@ -54,7 +54,7 @@ import os
 from datetime import datetime
 
 from airflow.sdk import DAG
-from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
+from airflow_provider_dashscope.sensors.fine_tunes import DashScopeFineTuneJobSensor
 
 with DAG("{dag_id}", schedule=None, start_date=datetime(2026, 1, 1), catchup=False, max_active_runs=1):
     DashScopeFineTuneJobSensor(

@@ -31,7 +31,7 @@ from _common import EmulatorProcess, connection_json, job_ids, make_certificates
 
 async def waits(ids: list[str], args: argparse.Namespace) -> str:
     from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
-    from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+    from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 
     await DashScopeHook().aget_fine_tune_job(ids[0])  # warm up: imports, the connection, the session
 

@@ -80,7 +80,7 @@ OPEN_FILES = 65536
 
 # ------------------------------------------------------------------------------------------------ the async sides
 async def run_provider(ids: list[str], poll_interval: float, seconds: float, progress: bool) -> None:
-    from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+    from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 
     async def one(job_id: str) -> None:
         trigger = DashScopeFineTuneJobTrigger(

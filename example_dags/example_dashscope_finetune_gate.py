@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 from airflow.providers.common.compat.sdk import DAG, Param, task
 
-from airflow_provider_dashscope.operators.dashscope import DashScopeFineTuneJobOperator
-from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
+from airflow_provider_dashscope.operators.fine_tunes import DashScopeFineTuneJobOperator
+from airflow_provider_dashscope.sensors.fine_tunes import DashScopeFineTuneJobSensor
 
 POLL_INTERVAL = float(os.environ.get("DASHSCOPE_EXAMPLE_POLL_INTERVAL", "60"))
 

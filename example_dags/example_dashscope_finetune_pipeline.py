@@ -25,9 +25,9 @@ from airflow.providers.common.compat.assets import AssetAlias
 from airflow.providers.common.compat.sdk import DAG, Param, task
 
 from airflow_provider_dashscope.assets import DEPLOYED_MODELS_ALIAS, FINETUNED_MODELS_ALIAS
-from airflow_provider_dashscope.operators.dashscope import DashScopeCreateFineTuneJobOperator
 from airflow_provider_dashscope.operators.deployments import DashScopeDeployModelOperator
 from airflow_provider_dashscope.operators.files import DashScopeUploadFileOperator
+from airflow_provider_dashscope.operators.fine_tunes import DashScopeCreateFineTuneJobOperator
 
 POLL_INTERVAL = float(os.environ.get("DASHSCOPE_EXAMPLE_POLL_INTERVAL", "30"))
 TRAINING_FILE = str(Path(__file__).resolve().parent / "data" / "airflow_faq_sft.jsonl")

@@ -6,7 +6,13 @@ API gives no creation-time filter; the day is a margin for its zone-less times),
 ``$AIRFLOW_HOME/dashscope_reports``):
 
 * ``dashscope_finetune_report_<YYYYMMDD>.csv``: one row per job, for spreadsheets and downstream tools;
-* ``dashscope_finetune_report_<YYYYMMDD>.md``: counts by status, tokens per base model, durations, failures.
+* ``dashscope_finetune_report_<YYYYMMDD>.md``, for people: counts by status, the change against the previous day,
+  tokens per base model, durations (as ``1 h 02 min``), the models produced and whether a deployment serves them,
+  failures. Numbers have thousands separators; the CSV keeps raw ones.
+
+For a cost column, pass your price per 1,000 training tokens per base model (the provider keeps no price table:
+prices change), e.g. ``airflow dags trigger dashscope_finetune_report -c '{"prices_per_1k_tokens": {"qwen3-14b":
+0.04}, "currency": "USD"}'``.
 
 The summary goes to the task log; the paths and the main numbers are the task's XCom.
 
@@ -22,7 +28,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.providers.common.compat.sdk import DAG, task
+from airflow.providers.common.compat.sdk import DAG, Param, task
 
 try:  # Airflow 3
     from airflow.sdk import CronDataIntervalTimetable
@@ -35,11 +41,16 @@ with DAG(
     start_date=datetime(2026, 1, 1),
     catchup=False,
     tags=["dashscope", "example", "report"],
+    params={
+        "prices_per_1k_tokens": Param({}, type="object", description="price per 1,000 tokens per base model"),
+        "currency": Param("", type="string", description="shown beside the costs, e.g. USD"),
+    },
 ) as dag:
 
     @task
-    def fine_tune_report(data_interval_start=None, data_interval_end=None) -> dict:
-        """List every job, report on those created in the data interval, write CSV + Markdown, log the summary."""
+    def fine_tune_report(data_interval_start=None, data_interval_end=None, params=None) -> dict:
+        """List the jobs back to the previous interval and the deployments, report on the jobs created in the data
+        interval, write CSV + Markdown, log the summary."""
         import logging
 
         from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
@@ -56,13 +67,18 @@ with DAG(
                 "The data interval is empty, so the report counts no job; schedule this DAG with a data interval "
                 "timetable (CronDataIntervalTimetable), not a cron trigger timetable"
             )
+        params = params or {}
         hook = DashScopeHook()
         try:
+            # Newest first: stop a day before the previous interval (a margin for the API's zone-less times).
+            previous_start = data_interval_start - (data_interval_end - data_interval_start)
             report = build_report(
-                # Newest first: stop a day before the window (a margin for the API's zone-less times).
-                hook.iter_fine_tune_jobs(page_size=100, created_after=data_interval_start - timedelta(days=1)),
+                hook.iter_fine_tune_jobs(page_size=100, created_after=previous_start - timedelta(days=1)),
                 data_interval_start,
                 data_interval_end,
+                deployments=list(hook.iter_deployments()),
+                prices_per_1k_tokens=params.get("prices_per_1k_tokens") or None,
+                currency=params.get("currency") or "",
             )
         finally:
             hook.close()

@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,41 @@ TRAINING_FILE = ROOT / "example_dags" / "data" / "airflow_faq_sft.jsonl"
 #: Emulator clock: a job is PENDING 1 s and trains 4 s; a deployment is PENDING 1 s and DEPLOYING 2 s.
 EMULATOR_TIMES = ["--pending-seconds", "1", "--running-seconds", "4", "--deploy-pending-seconds", "1",
                   "--deploying-seconds", "2"]  # fmt: skip
+
+
+#: Widest line the demo prints (longer ones wrap between words).
+LINE_WIDTH = 118
+#: In a line too long for :data:`LINE_WIDTH`, a token this long or longer (a file id, an MD5, a request id) is
+#: shortened in its middle, its two ends identifying it; names (models, deployments) are shorter and stay whole.
+LONG_TOKEN = 32
+_TOKEN = re.compile(rf"[A-Za-z0-9_.:=-]{{{LONG_TOKEN},}}")
+
+
+def shorten_token(token: str, keep: int = 8) -> str:
+    """``file-ab12...ef90`` style: the first and last ``keep`` characters around an ellipsis (``key=`` kept whole)."""
+    name, sep, value = token.rpartition("=")
+    if len(value) <= 2 * keep + 1:
+        return token
+    return f"{name}{sep}{value[:keep]}…{value[-keep:]}"
+
+
+def _shortened(token: str) -> str:
+    """A long id shortened; ``key=value`` only when the value is long (``deployed_model=<a name>`` stays)."""
+    return shorten_token(token) if len(token.rpartition("=")[2]) >= LONG_TOKEN else token
+
+
+def fit(line: str, width: int = LINE_WIDTH, indent: str = "  ") -> list[str]:
+    """A log line as printed lines of at most ``width`` characters: when it is too long, long ids shortened in the
+    middle, then wrapped between words, never inside one."""
+    text = line if len(indent) + len(line) <= width else _TOKEN.sub(lambda m: _shortened(m.group(0)), line)
+    return textwrap.wrap(
+        text,
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=indent + "    ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [indent]
 
 
 def start_emulator(workdir: Path) -> tuple[subprocess.Popen, str]:
@@ -104,9 +140,10 @@ def side_by_side(xcoms: dict[str, dict[str, Any]], events: list[tuple[str, dict[
     deployment = hook.get_deployment(deploy["deployed_model"])
     local_md5 = hashlib.md5(TRAINING_FILE.read_bytes()).hexdigest()
     stored_md5 = stored.md5 or ""
-    trained_on = ", ".join(f"{file[:16]}…" for file in job.training_file_ids)
+    trained_on = ", ".join(shorten_token(file) for file in job.training_file_ids)
     rows = [
-        ("training file", f"{TRAINING_FILE.name}, md5 {local_md5[:12]}…", f"{stored.name}, md5 {stored_md5[:12]}…",
+        ("training file", f"{TRAINING_FILE.name}, md5 {shorten_token(local_md5, 6)}",
+         f"{stored.name}, md5 {shorten_token(stored_md5, 6)}",
          stored_md5 == local_md5 and stored.name == TRAINING_FILE.name),
         ("file_id", file_id, stored.file_id, stored.file_id == file_id),
         ("fine-tune job", train["job_id"], f"{job.job_id}, trained on {trained_on}",
@@ -178,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         output = log_path.read_text(errors="replace")
         for line in output.splitlines():
             if re.search(r"Uploaded |Submitted |Created deployment|-> [A-Z]+ after|Asset event|^SERVING ", line):
-                print("  " + re.sub(r"\s+\[[\w.]+\].*$", "", re.sub(r"^\S+Z \[\w+\s*\] ", "", line.strip()))[:160])
+                message = re.sub(r"\s+\[[\w.]+\].*$", "", re.sub(r"^\S+Z \[\w+\s*\] ", "", line.strip()))
+                print("\n".join(fit(message)))
         if result.returncode != 0 or "SERVING " not in output:
             print(f"The DAG run failed (exit code {result.returncode}); full log: {log_path}")
             return 1

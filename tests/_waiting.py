@@ -157,9 +157,7 @@ class Logs:
     structlog_entries: list = field(default_factory=list)
 
     def lines(self, level: str | None = None) -> list[str]:
-        found = [
-            r.getMessage() for r in self.caplog.records if level is None or r.levelname.lower() == level.lower()
-        ]
+        found = [r.getMessage() for r in self.caplog.records if level is None or r.levelname.lower() == level.lower()]
         for entry in self.structlog_entries:
             if level is None or str(entry.get("log_level", "")).lower() == level.lower():
                 found.append(str(entry.get("event", "")))
@@ -252,7 +250,7 @@ def event_from_trigger(emu: EmulatorThread, kind: str, job_id: str = "ft-2024112
     """Run the real trigger against ``emu`` (wall clock) until it fires; set up the job so it fires ``kind``."""
     import asyncio
 
-    from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+    from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 
     kwargs: dict[str, Any] = {"poll_interval": 0.02}
     if kind == "success":

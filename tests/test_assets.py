@@ -10,8 +10,8 @@ from airflow.providers.common.compat.assets import Asset, AssetAlias
 
 from airflow_provider_dashscope import assets
 from airflow_provider_dashscope._config import build_config
-from airflow_provider_dashscope.operators.dashscope import DashScopeFineTuneJobOperator
 from airflow_provider_dashscope.operators.deployments import DashScopeDeployModelOperator
+from airflow_provider_dashscope.operators.fine_tunes import DashScopeFineTuneJobOperator
 from tests._servers import ok
 from tests._waiting import FakeTI, make_context
 

@@ -29,8 +29,8 @@ DAG_FILES = [
 #: Modules only a running task needs: none of them may be imported by parsing a DAG file.
 TASK_ONLY_MODULES = (
     "aiohttp",
-    "airflow_provider_dashscope._async_transport",
-    "airflow_provider_dashscope._sync_transport",
+    "airflow_provider_dashscope._http.async_transport",
+    "airflow_provider_dashscope._http.sync_transport",
     "airflow_provider_dashscope.hooks.dashscope",
     "airflow_provider_dashscope.hooks._files",
     "airflow_provider_dashscope.hooks._deployments",
@@ -39,12 +39,14 @@ TASK_ONLY_MODULES = (
     "airflow_provider_dashscope.models",
     "airflow_provider_dashscope.wait.machine",
     "airflow_provider_dashscope.wait.drivers",
-    "airflow_provider_dashscope.wait.events",
+    "airflow_provider_dashscope.wait.outcomes",
     "airflow_provider_dashscope.wait.policy",
-    "airflow_provider_dashscope.wait.training",
+    "airflow_provider_dashscope.wait.training_log",
+    "airflow_provider_dashscope.wait.progress",
     "airflow_provider_dashscope.wait.fine_tunes",
     "airflow_provider_dashscope.wait.deployments",
-    "airflow_provider_dashscope.triggers.dashscope",
+    "airflow_provider_dashscope.triggers.base",
+    "airflow_provider_dashscope.triggers.fine_tunes",
     "airflow_provider_dashscope.triggers.deployments",
     "airflow_provider_dashscope.emulator",
 )
@@ -62,10 +64,10 @@ PROBE = textwrap.dedent(
     )
     baseline = set(sys.modules)
 
-    from airflow_provider_dashscope.operators.dashscope import (
+    from airflow_provider_dashscope.operators.fine_tunes import (
         DashScopeCreateFineTuneJobOperator, DashScopeFineTuneJobOperator,
     )
-    from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
+    from airflow_provider_dashscope.sensors.fine_tunes import DashScopeFineTuneJobSensor
     from airflow_provider_dashscope.operators.files import DashScopeUploadFileOperator
     from airflow_provider_dashscope.operators.deployments import (
         DashScopeDeleteDeploymentOperator, DashScopeDeployModelOperator,
@@ -128,7 +130,7 @@ def test_parsing_a_dag_file_imports_nothing_only_a_running_task_needs(parsed_def
 
 def test_our_dag_facing_modules_import_no_http_client_or_retry_library(parsed_default):
     new = set(parsed_default["new"])
-    assert "airflow_provider_dashscope.sensors.dashscope" in new  # the probe really imported them after the baseline
+    assert "airflow_provider_dashscope.sensors.fine_tunes" in new  # the probe really imported them after the baseline
     assert [m for m in new if m.split(".")[0] in NOT_NEWLY_IMPORTED] == []
 
 
@@ -168,7 +170,11 @@ def test_parsing_the_event_driven_dag_imports_no_hook_transport_or_http_client(t
     environment = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
     environment.update(AIRFLOW_HOME=str(tmp_path), AIRFLOW__CORE__LOAD_EXAMPLES="False")
     done = subprocess.run(
-        [sys.executable, "-c", EVENT_PROBE, str(EVENT_DAG)], env=environment, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", EVENT_PROBE, str(EVENT_DAG)],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     probe = json.loads(done.stdout.strip().splitlines()[-1])

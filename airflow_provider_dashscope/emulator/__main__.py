@@ -1,7 +1,7 @@
 """Command line entry point: ``dashscope-emulator`` / ``python -m airflow_provider_dashscope.emulator``.
 
-Without a command it serves the emulator; ``dashscope-emulator jobs ...`` is a client of a
-running one (:mod:`.jobs_cli`).
+Without a command it serves the emulator; ``dashscope-emulator jobs|files|deployments ...`` are clients of a
+running one (:mod:`.jobs_cli`, :mod:`.resources_cli`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import ssl
 import sys
 from collections.abc import Callable, Sequence
 
-from . import jobs_cli, scenario
+from . import jobs_cli, resources_cli, scenario
 from .app import create_app, start_site
 from .config import EmulatorConfig
 from .faults import parse_fault_spec
@@ -30,6 +30,8 @@ Local emulator of the DashScope (Model Studio) fine-tunes, files and deployments
 
   dashscope-emulator [options]             serve the API (http://HOST:PORT/api/v1)
   dashscope-emulator jobs create|list|get|cancel [options]
+  dashscope-emulator files list|get|delete [options]
+  dashscope-emulator deployments list|get|delete [options]
                                            talk to a running emulator (see: dashscope-emulator jobs --help)
 
 A job is PENDING for --pending-seconds, QUEUING while another job trains (one at a time),
@@ -235,10 +237,12 @@ async def serve(args: argparse.Namespace, state: EmulatorState, ssl_context: ssl
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Serve the emulator, or run a ``jobs`` command against a running one."""
+    """Serve the emulator, or run a ``jobs``, ``files`` or ``deployments`` command against a running one."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["jobs"]:
         return jobs_cli.main(argv[1:])
+    if argv[:1] and argv[0] in resources_cli.RESOURCES:
+        return resources_cli.main(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
     if args.verbose:

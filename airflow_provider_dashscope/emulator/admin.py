@@ -4,7 +4,7 @@
 
     GET/POST/DELETE /_emulator/faults   list / add / clear faults
     GET/POST        /_emulator/jobs     list statuses / seed jobs
-    POST            /_emulator/plans    settings for the next created jobs
+    GET/POST/DELETE /_emulator/plans    list / queue / forget (``?plan_id=``) plans for jobs not created yet
     GET/POST        /_emulator/files    list file names / seed files
     GET/POST        /_emulator/deployments       list statuses / seed deployments
     POST            /_emulator/deployment-plans  settings for the next created deployments
@@ -93,8 +93,20 @@ async def job_statuses(request: web.Request, state: EmulatorState) -> Any:
 async def add_plans(request: web.Request, state: EmulatorState) -> Any:
     body = await _body(request)
     items = body if isinstance(body, list) else [body]
-    state.plan_next(*items)
-    return {"status": "ok"}
+    return {"status": "ok", "plan_ids": state.plan_next(*items)}
+
+
+async def list_plans(request: web.Request, state: EmulatorState) -> Any:
+    return {"plans": state.pending_plans()}
+
+
+async def forget_plans(request: web.Request, state: EmulatorState) -> Any:
+    plan_id = request.query.get("plan_id")
+    try:
+        state.forget_plans(plan_id)
+    except KeyError:
+        raise ValueError(f"no pending plan {plan_id}") from None
+    return {"plans": state.pending_plans()}
 
 
 def _entries(body: Any, key: str) -> list[Any]:
@@ -145,6 +157,8 @@ ADMIN_ROUTES: tuple[tuple[str, str, AdminOp], ...] = (
     ("POST", "jobs", seed_jobs),
     ("GET", "jobs", job_statuses),
     ("POST", "plans", add_plans),
+    ("GET", "plans", list_plans),
+    ("DELETE", "plans", forget_plans),
     ("POST", "files", seed_files),
     ("GET", "files", file_names),
     ("POST", "deployments", seed_deployments),

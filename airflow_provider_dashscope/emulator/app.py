@@ -46,6 +46,7 @@ from .admin import STATE_KEY, add_admin_routes
 from .config import EmulatorConfig
 from .errors import ApiError, invalid, not_found
 from .fault_responses import BEFORE_HANDLER_KINDS, dumps, error_envelope, fault_response, json_response
+from .plans import PLAN_HEADER, parse_plan_header
 from .routes import API_PREFIX, WRONG_METHOD, Match, resolve
 from .store import EmulatorState
 from .uploads import read_upload
@@ -97,7 +98,13 @@ def _id(match: Match) -> str:
 
 
 async def _create_job(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:
-    return {"output": state.create_job(await _json_body(request), _workspace(request))}
+    plan = None
+    if PLAN_HEADER in request.headers:
+        try:
+            plan = parse_plan_header(request.headers[PLAN_HEADER])
+        except ValueError as err:
+            raise invalid(f"Invalid {PLAN_HEADER}: {err}") from None
+    return {"output": state.create_job(await _json_body(request), _workspace(request), plan)}
 
 
 async def _list_jobs(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:

@@ -1,79 +1,31 @@
 """``dashscope-emulator jobs create|list|get|cancel``: look at and make jobs in a running emulator.
 
-These commands are HTTP clients of an emulator that is already serving (``--url``, default
-``http://127.0.0.1:8089``). ``create`` sends the job's life-cycle settings (``--outcome``,
-durations, usage, failure text) to the admin plan route first, so they apply to the next job
-created, then creates the job through the public API as any client would.
+``create`` creates the job through the public API as any client would; its life-cycle settings (``--outcome``,
+durations, usage, failure text) travel with that request as its plan (the :data:`~.plans.PLAN_HEADER` header), so
+they apply to this job and to no other, even when the create is refused. Without ``--training-file-ids`` it
+trains on a small valid file it uploads once (:data:`CLI_TRAINING_FILE`, reused afterwards), so it works
+against an emulator started with ``--strict-file-ids`` too.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import ssl
-import sys
-import urllib.error
-import urllib.parse
-import urllib.request
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from .routes import API_PREFIX
+from .cli_client import DEFAULT_URL, Client, CliError, connection_options, key_values, run, table
+from .plans import PLAN_HEADER
 
-DEFAULT_URL = "http://127.0.0.1:8089"
+__all__ = ["CLI_TRAINING_FILE", "DEFAULT_URL", "CliError", "Client", "build_parser", "main", "render"]
 
-
-class CliError(Exception):
-    """A failure to report in one line on stderr (exit status 1)."""
-
-
-class Client:
-    """A small HTTP client of one emulator: the public API with a bearer key, and the admin routes."""
-
-    def __init__(self, url: str, api_key: str, context: ssl.SSLContext | None = None, timeout: float = 30.0) -> None:
-        root = url.rstrip("/")
-        self.root = root.removesuffix(API_PREFIX)
-        self.api_key = api_key
-        self.context = context
-        self.timeout = timeout
-
-    def _send(self, method: str, url: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        if data is not None:
-            headers = {**headers, "Content-Type": "application/json"}
-        request = urllib.request.Request(url, data=data, method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as resp:
-                return resp.status, json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as err:
-            with err:
-                raw = err.read()
-            try:
-                return err.code, json.loads(raw)
-            except ValueError:
-                return err.code, {"code": "Unknown", "message": raw.decode("utf-8", "replace")[:200]}
-        except (urllib.error.URLError, OSError) as err:
-            reason = getattr(err, "reason", err)
-            raise CliError(f"cannot reach the emulator at {self.root}: {reason}") from None
-
-    def api(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> Any:
-        """``output`` of a public API call; an API error becomes a :class:`CliError`."""
-        url = f"{self.root}{API_PREFIX}{path}"
-        if query:
-            url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
-        status, payload = self._send(method, url, body, {"Authorization": f"Bearer {self.api_key}"})
-        if status != 200:
-            code = payload.get("code") if isinstance(payload, dict) else None
-            message = payload.get("message") if isinstance(payload, dict) else None
-            raise CliError(f"{method} {path}: HTTP {status} {code}: {message}")
-        return payload.get("output")
-
-    def admin(self, method: str, name: str, body: Any = None) -> Any:
-        status, payload = self._send(method, f"{self.root}/_emulator/{name}", body, {})
-        if status != 200:
-            raise CliError(f"{method} /_emulator/{name}: HTTP {status}: {payload}")
-        return payload
+#: The training file ``jobs create`` uploads when it is given no ``--training-file-ids``.
+CLI_TRAINING_FILE = "dashscope-emulator-cli.jsonl"
+_SAMPLE = (
+    '{"messages": [{"role": "user", "content": "What does the emulator emulate?"}, '
+    '{"role": "assistant", "content": "The DashScope fine-tuning API."}]}\n'
+)
 
 
 # ----------------------------------------------------------------------------------------------- commands
@@ -90,17 +42,37 @@ def _hyper_parameter(text: str) -> tuple[str, Any]:
         return key, value
 
 
+def training_file_id(client: Client) -> str:
+    """The id of :data:`CLI_TRAINING_FILE` in the emulator, uploaded now if it is not there yet."""
+    listed = client.api("GET", "/files", query={"page_no": 1, "page_size": 100}) or {}
+    for item in listed.get("files", []):
+        if item.get("name") == CLI_TRAINING_FILE:
+            return str(item["file_id"])
+    boundary = uuid.uuid4().hex
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{CLI_TRAINING_FILE}"\r\n\r\n'
+        f"{_SAMPLE}\r\n--{boundary}--\r\n"
+    ).encode()
+    answer = client.api("POST", "/files", raw=(body, f"multipart/form-data; boundary={boundary}")) or {}
+    uploaded = answer.get("uploaded_files") or []
+    if not uploaded:
+        failed = answer.get("failed_uploads") or [{}]
+        raise CliError(
+            f"could not upload {CLI_TRAINING_FILE} ({failed[0].get('code')}: {failed[0].get('message')}); "
+            "pass --training-file-ids with the id of an uploaded file"
+        )
+    return str(uploaded[0]["file_id"])
+
+
 def cmd_create(client: Client, args: argparse.Namespace) -> Any:
     plan = {name: getattr(args, name) for name in _PLAN_OPTIONS if getattr(args, name) is not None}
     if args.failure_code is not None:
         plan["failure_code"] = args.failure_code
     if args.failure_message is not None:
         plan["failure_message"] = args.failure_message
-    if plan:
-        client.admin("POST", "plans", plan)
     body: dict[str, Any] = {
         "model": args.model,
-        "training_file_ids": args.training_file_ids,
+        "training_file_ids": args.training_file_ids or [training_file_id(client)],
         "hyper_parameters": dict(args.hyper_parameter),
     }
     if args.validation_file_ids:
@@ -110,7 +82,8 @@ def cmd_create(client: Client, args: argparse.Namespace) -> Any:
             body[name] = getattr(args, name)
     if args.suffix:
         body["finetuned_output_suffix"] = args.suffix
-    return client.api("POST", "/fine-tunes", body)
+    headers = {PLAN_HEADER: json.dumps(plan)} if plan else None  # ASCII JSON: a header carries it as is
+    return client.api("POST", "/fine-tunes", body, headers=headers)
 
 
 def cmd_list(client: Client, args: argparse.Namespace) -> Any:
@@ -131,40 +104,17 @@ def cmd_cancel(client: Client, args: argparse.Namespace) -> Any:
 _COLUMNS = ("job_id", "status", "model", "create_time", "end_time", "usage")
 
 
-def _table(jobs: list[dict[str, Any]]) -> str:
-    rows = [[str(job.get(c, "")) for c in _COLUMNS] for job in jobs]
-    widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(_COLUMNS)]
-    lines = ["  ".join(c.upper().ljust(w) for c, w in zip(_COLUMNS, widths, strict=True)).rstrip()]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "\n".join(lines)
-
-
 def render(command: str, output: Any) -> str:
     """What a person reads: a table for ``list``, ``key: value`` lines for one job."""
     if command == "list":
         footer = f"page {output['page_no']} ({len(output['jobs'])} of {output['total']} jobs)"
-        return _table(output["jobs"]) + "\n" + footer
-    width = max(len(k) for k in output)
-    return "\n".join(f"{k:<{width}}  {json.dumps(v) if not isinstance(v, str) else v}" for k, v in output.items())
+        return table(output["jobs"], _COLUMNS) + "\n" + footer
+    return key_values(output)
 
 
 # ------------------------------------------------------------------------------------------------ parser
-def _connection_options() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--url", default=DEFAULT_URL, help="the running emulator (default %(default)s)")
-    common.add_argument(
-        "--api-key",
-        default=None,
-        help="bearer key (default: env DASHSCOPE_API_KEY, else any key, which an emulator without --api-key takes)",
-    )
-    common.add_argument("--cacert", help="trust this CA certificate file (an emulator serving HTTPS)")
-    common.add_argument("--insecure", action="store_true", help="do not verify the emulator's certificate")
-    common.add_argument("--json", action="store_true", help="print the API's JSON output instead of a summary")
-    return common
-
-
 def build_parser() -> argparse.ArgumentParser:
-    common = _connection_options()
+    common = connection_options()
     parser = argparse.ArgumentParser(
         prog="dashscope-emulator jobs",
         description="Create and inspect fine-tune jobs in a running emulator, over HTTP.",
@@ -174,11 +124,18 @@ def build_parser() -> argparse.ArgumentParser:
         "create",
         parents=[common],
         help="create a job (optionally with its outcome and durations)",
-        description="Create a fine-tune job. --outcome, the durations, --usage and the failure text go to the "
-        "admin plan route first and apply to the next job the emulator creates.",
+        description="Create a fine-tune job. --outcome, the durations, --usage and the failure text are sent with "
+        "the create as its plan: they apply to this job only. Without --training-file-ids it uploads a small valid "
+        f"training file ({CLI_TRAINING_FILE}) once and trains on it, so it works against --strict-file-ids.",
     )
     create.add_argument("--model", required=True, help="the model to fine-tune, e.g. qwen3-14b")
-    create.add_argument("--training-file-ids", nargs="+", default=["file-emulator"], metavar="ID")
+    create.add_argument(
+        "--training-file-ids",
+        nargs="+",
+        default=[],
+        metavar="ID",
+        help=f"uploaded file ids (default: {CLI_TRAINING_FILE}, uploaded once by this command)",
+    )
     create.add_argument("--validation-file-ids", nargs="+", default=[], metavar="ID")
     create.add_argument("--job-name")
     create.add_argument("--training-type", help="sft (the emulator's default), efficient_sft, ...")
@@ -211,25 +168,5 @@ def build_parser() -> argparse.ArgumentParser:
 _COMMANDS = {"create": cmd_create, "list": cmd_list, "get": cmd_get, "cancel": cmd_cancel}
 
 
-def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
-    if args.insecure:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
-    if args.cacert:
-        return ssl.create_default_context(cafile=args.cacert)
-    return None
-
-
 def main(argv: Sequence[str]) -> int:
-    args = build_parser().parse_args(argv)
-    api_key = args.api_key or os.environ.get("DASHSCOPE_API_KEY") or "sk-emulator"
-    try:
-        client = Client(args.url, api_key, _ssl_context(args))
-        output = _COMMANDS[args.command](client, args)
-    except (CliError, OSError) as exc:
-        print(f"dashscope-emulator jobs {args.command}: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps(output, indent=2, ensure_ascii=False) if args.json else render(args.command, output))
-    return 0
+    return run("dashscope-emulator jobs", build_parser(), _COMMANDS, render, argv)

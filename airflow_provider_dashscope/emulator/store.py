@@ -19,7 +19,8 @@ with :mod:`.schedule`; its ``files`` (:mod:`.files`) and ``deployments``
 * **Strict file ids.** With ``strict_file_ids`` on (off by default), create refuses a job whose
   ``training_file_ids``, ``validation_file_ids`` or ``file_id`` datasets name a file that is not
   uploaded (never uploaded, or deleted): 400 ``InvalidParameter`` naming the id.
-* **Seeded and planned statuses** start a job where the seed or plan says (see :mod:`.jobs`).
+* **Seeded and planned statuses** start a job where the seed or plan says (see :mod:`.jobs`); which plan a
+  created job takes is in :mod:`.plans`.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from .faults import FaultSet
 from .files import FileStore
 from .job_input import (
     CreateRequest,
-    check_plan,
     check_seed_entry,
     job_from_request,
     job_from_seed,
@@ -48,6 +48,7 @@ from .job_input import (
 )
 from .jobs import QUOTA_STATUSES, SUCCEEDED, TERMINAL, Job
 from .logs import training_log
+from .plans import PlanQueue, parse_plan_entry
 from .routes import normalize_route
 from .schedule import SlotRequest, assign_slots
 from .stats import RequestStats
@@ -70,7 +71,7 @@ class EmulatorState:
         self._jobs: dict[str, Job] = {}
         self._seq = 0
         self._slot_floor = _NO_FLOOR  # the slot is busy until then because of deleted jobs
-        self._plans: list[dict[str, Any]] = []
+        self._plans = PlanQueue()
         self._rng = random.Random(config.random_seed)
         self._stats = RequestStats()
         self.files = FileStore(config, self._lock, self._rng, self._persist)
@@ -155,7 +156,8 @@ class EmulatorState:
                     return job.base_model
         return None
 
-    def create_job(self, body: Any, workspace: str | None = None) -> dict[str, Any]:
+    def create_job(self, body: Any, workspace: str | None = None, plan: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Create a job; ``plan`` is the checked inline plan of this request (else it takes a queued one)."""
         request = parse_create_body(body)
         with self._lock:
             if self.config.strict_file_ids:
@@ -169,7 +171,8 @@ class EmulatorState:
             self._seq += 1
             job = job_from_request(request, self._new_job_id(now), self._seq, now, workspace, cfg)
             settings: dict[str, Any] = {}
-            for extra in (cfg.model_profiles.get(request.model), self._plans.pop(0) if self._plans else None):
+            planned = plan if plan is not None else self._plans.take(request.job_name)
+            for extra in (cfg.model_profiles.get(request.model), planned):
                 if extra:
                     lifecycle.apply_settings(job, extra)
                     settings.update(extra)
@@ -281,10 +284,23 @@ class EmulatorState:
             self._persist()
         return ids
 
-    def plan_next(self, *settings: dict[str, Any]) -> None:
-        """Queue settings (outcome, durations, usage, code/message, status...) for the next created jobs."""
+    def plan_next(self, *settings: dict[str, Any]) -> list[str]:
+        """Queue plans (settings, each optionally bound to a ``job_name``) for jobs not created yet; their ids."""
+        entries = [parse_plan_entry(s) for s in settings]  # all checked before any is queued
         with self._lock:
-            self._plans.extend(check_plan(s) for s in settings)
+            return [self._plans.add(plan, job_name) for plan, job_name in entries]
+
+    def pending_plans(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return self._plans.pending()
+
+    def forget_plans(self, plan_id: str | None = None) -> None:
+        """Forget every queued plan, or the one with ``plan_id`` (``KeyError`` when there is none)."""
+        with self._lock:
+            if plan_id is None:
+                self._plans.clear()
+            elif not self._plans.remove(plan_id):
+                raise KeyError(plan_id)
 
     def reset(self) -> None:
         """Forget all jobs, files, deployments, plans, faults and counters."""

@@ -183,8 +183,8 @@ class EmulatorThread:
     def seed(self, jobs: Iterable[dict[str, Any]] | dict[str, Any]) -> list[str]:
         return self.state.seed(jobs)
 
-    def plan_next(self, *settings: dict[str, Any]) -> None:
-        self.state.plan_next(*settings)
+    def plan_next(self, *settings: dict[str, Any]) -> list[str]:
+        return self.state.plan_next(*settings)
 
     def stats(self) -> dict[str, Any]:
         return self.state.stats()

@@ -11,8 +11,8 @@ from airflow_provider_dashscope.resources import deployments
 
 if TYPE_CHECKING:
     from airflow_provider_dashscope._config import ClientConfig
-    from airflow_provider_dashscope._protocol import ApiRequest
-    from airflow_provider_dashscope._sync_transport import Parser
+    from airflow_provider_dashscope._http.api_request import ApiRequest
+    from airflow_provider_dashscope._http.api_response import Parser
     from airflow_provider_dashscope.models import Deployment, DeploymentPage
 
 T = TypeVar("T")

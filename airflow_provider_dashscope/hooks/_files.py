@@ -6,14 +6,14 @@ import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow_provider_dashscope._training_file import LocalFile, inspect_file
+from airflow_provider_dashscope._checks.training_file import LocalFile, inspect_file
 from airflow_provider_dashscope.exceptions import DashScopeAPIError
 from airflow_provider_dashscope.hooks._paging import iter_pages
 from airflow_provider_dashscope.resources import files
 
 if TYPE_CHECKING:
-    from airflow_provider_dashscope._protocol import ApiRequest
-    from airflow_provider_dashscope._sync_transport import Parser
+    from airflow_provider_dashscope._http.api_request import ApiRequest
+    from airflow_provider_dashscope._http.api_response import Parser
     from airflow_provider_dashscope.models import DashScopeFile, DashScopeFilePage
 
 T = TypeVar("T")
@@ -28,7 +28,12 @@ class FilesMixin:
         def _send(self, request: ApiRequest, parse: Parser[T]) -> T: ...
 
     def upload_file(
-        self, path: str | os.PathLike[str], *, purpose: str = "fine-tune", description: str | None = None
+        self,
+        path: str | os.PathLike[str],
+        *,
+        purpose: str = "fine-tune",
+        description: str | None = None,
+        check_chat_turns: bool = True,
     ) -> DashScopeFile:
         """``POST /files``: upload one local file; return it with its ``file_id``.
 
@@ -42,12 +47,16 @@ class FilesMixin:
         :param purpose: ``fine-tune`` (default), ``file-extract`` or ``batch``: which checks and size limit apply.
             The API is not sent it (the official SDK does not send it either).
         :param description: Stored with the file.
+        :param check_chat_turns: Refuse a chat sample without a ``user`` turn or not ending with an ``assistant``
+            turn (default ``True``).
         """
         files.check_description(description)
-        return self.upload_checked_file(inspect_file(path, purpose=purpose), description=description)
+        local = inspect_file(path, purpose=purpose, check_chat_turns=check_chat_turns)
+        return self.upload_checked_file(local, description=description)
 
     def upload_checked_file(self, local: LocalFile, *, description: str | None = None) -> DashScopeFile:
-        """Upload a file :func:`~airflow_provider_dashscope._training_file.inspect_file` has checked and measured.
+        """Upload a file that :func:`~airflow_provider_dashscope._checks.training_file.inspect_file` checked and
+        measured.
 
         The result carries the ``file_id`` and ``name`` the API gave, and the size, MD5, description and purpose
         that were sent.

@@ -14,8 +14,8 @@ from airflow_provider_dashscope.resources import fine_tunes
 
 if TYPE_CHECKING:
     from airflow_provider_dashscope._config import ClientConfig
-    from airflow_provider_dashscope._protocol import ApiRequest
-    from airflow_provider_dashscope._sync_transport import Parser
+    from airflow_provider_dashscope._http.api_request import ApiRequest
+    from airflow_provider_dashscope._http.api_response import Parser
     from airflow_provider_dashscope.models import FineTuneJob, FineTuneJobLogs, FineTuneJobPage
 
 T = TypeVar("T")

@@ -13,15 +13,17 @@ from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHo
 
 from airflow_provider_dashscope import __version__
 from airflow_provider_dashscope._config import ClientConfig, build_config
+from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
 from airflow_provider_dashscope.exceptions import DashScopeConfigError
 from airflow_provider_dashscope.hooks._deployments import DeploymentsMixin
 from airflow_provider_dashscope.hooks._files import FilesMixin
 from airflow_provider_dashscope.hooks._fine_tunes import FineTunesMixin
 
 if TYPE_CHECKING:
-    from airflow_provider_dashscope._async_transport import AsyncTransport
-    from airflow_provider_dashscope._protocol import ApiRequest
-    from airflow_provider_dashscope._sync_transport import Parser, SyncTransport
+    from airflow_provider_dashscope._http.api_request import ApiRequest
+    from airflow_provider_dashscope._http.api_response import Parser
+    from airflow_provider_dashscope._http.async_transport import AsyncTransport
+    from airflow_provider_dashscope._http.sync_transport import SyncTransport
 
 ENV_API_KEY = "DASHSCOPE_API_KEY"
 ENV_BASE_URL = "DASHSCOPE_HTTP_BASE_URL"
@@ -62,7 +64,7 @@ class DashScopeHook(FineTunesMixin, FilesMixin, DeploymentsMixin, BaseHook):
     """
 
     conn_name_attr = "dashscope_conn_id"
-    default_conn_name = "dashscope_default"
+    default_conn_name = DEFAULT_CONN_ID
     conn_type = "dashscope"
     hook_name = "DashScope (Model Studio)"
 
@@ -151,19 +153,20 @@ class DashScopeHook(FineTunesMixin, FilesMixin, DeploymentsMixin, BaseHook):
 
     def _config_from_environment(self, overrides: Mapping[str, Any], *, blocking: bool) -> ClientConfig:
         """``DASHSCOPE_API_KEY`` (and ``DASHSCOPE_HTTP_BASE_URL``) when the connection does not exist."""
-        from airflow_provider_dashscope._connections import similar_conn_id
+        from airflow_provider_dashscope._connection_lookup import similar_conn_id
 
         conn_id = self.dashscope_conn_id
         api_key = os.environ.get(ENV_API_KEY)
         similar = None
         if not api_key or conn_id != self.default_conn_name:  # the default id with the key set is the SDK's way
             similar = similar_conn_id(conn_id, look_in_db=blocking, lookup=self.get_connection if blocking else None)
+        if similar is not None:  # a suspected typo stops, even with the key exported: it is not what was meant
+            exported = f" ({ENV_API_KEY} is set, but a typo is not a request for it)" if api_key else ""
+            raise DashScopeConfigError(
+                f"connection {conn_id!r} does not exist; did you mean {similar!r}? It is a 'dashscope' "
+                f"connection Airflow can see: set dashscope_conn_id={similar!r}{exported}"
+            )
         if not api_key:
-            if similar is not None:
-                raise DashScopeConfigError(
-                    f"connection {conn_id!r} does not exist; did you mean {similar!r}? It is a 'dashscope' "
-                    f"connection Airflow can see: set dashscope_conn_id={similar!r}"
-                )
             raise DashScopeConfigError(
                 f"connection {conn_id!r} does not exist and {ENV_API_KEY} is not set: create "
                 f"the connection (type 'dashscope', API key in its password; e.g. AIRFLOW_CONN_"
@@ -181,10 +184,9 @@ class DashScopeHook(FineTunesMixin, FilesMixin, DeploymentsMixin, BaseHook):
         if conn_id not in _ANNOUNCED_FALLBACKS:  # once per process: a task has a hook for checks and one for polls
             _ANNOUNCED_FALLBACKS.add(conn_id)
             base = f"{ENV_BASE_URL} ({config.base_url})" if os.environ.get(ENV_BASE_URL) else config.base_url
-            guess = f" (did you mean {similar!r}?)" if similar is not None else ""
             # The default id falling back to the key is the documented SDK-like set-up; another id is a mistake.
             level = self.log.info if conn_id == self.default_conn_name else self.log.warning
-            level("Connection %r was not found%s: using %s and %s instead", conn_id, guess, ENV_API_KEY, base)
+            level("Connection %r was not found: using %s and %s instead", conn_id, ENV_API_KEY, base)
         return config
 
     @property
@@ -212,7 +214,7 @@ class DashScopeHook(FineTunesMixin, FilesMixin, DeploymentsMixin, BaseHook):
         holding thousands of waits does not fetch the same connection thousands of times.
         """
         if self._config is None:
-            from airflow_provider_dashscope._async_transport import loop_cache
+            from airflow_provider_dashscope._http.async_transport import loop_cache
 
             cache = loop_cache()
             key = ("config", self.dashscope_conn_id, tuple(self._overrides.items()))
@@ -254,13 +256,14 @@ class DashScopeHook(FineTunesMixin, FilesMixin, DeploymentsMixin, BaseHook):
         return self._sync_transport().session
 
     def close(self) -> None:
+        """Close the hook's HTTP session (its pooled connections); a later call on the hook opens a new one."""
         if self._sync is not None:
             self._sync.close()
             self._sync = None
 
     def _sync_transport(self) -> SyncTransport:
         if self._sync is None:
-            from airflow_provider_dashscope._sync_transport import SyncTransport
+            from airflow_provider_dashscope._http.sync_transport import SyncTransport
 
             self._sync = SyncTransport(self.config, self.user_agent, self.log, sleep=lambda s: self._sleep(s))
         return self._sync
@@ -270,7 +273,7 @@ class DashScopeHook(FineTunesMixin, FilesMixin, DeploymentsMixin, BaseHook):
 
     async def _asend(self, request: ApiRequest, parse: Parser[T]) -> T:
         if self._async is None:
-            from airflow_provider_dashscope._async_transport import AsyncTransport
+            from airflow_provider_dashscope._http.async_transport import AsyncTransport
 
             config = await self.aget_config()
             self._async = AsyncTransport(config, self.user_agent, self.log, sleep=lambda s: self._asleep(s))

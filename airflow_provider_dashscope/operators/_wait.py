@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator, conf
 
-from airflow_provider_dashscope._arguments import (
+from airflow_provider_dashscope._checks.arguments import (
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
     DEFAULT_POLL_INTERVAL,
     DEFAULT_TIMEOUT,
@@ -15,7 +15,8 @@ from airflow_provider_dashscope._arguments import (
     check_max_failures,
     check_seconds,
 )
-from airflow_provider_dashscope.wait.task import R, ResourceWaitMixin
+from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
+from airflow_provider_dashscope.tasks.wait import R, ResourceWaitMixin
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -29,7 +30,7 @@ class ResourceWaitOperator(ResourceWaitMixin[R], BaseOperator):
     def __init__(
         self,
         *,
-        dashscope_conn_id: str = "dashscope_default",
+        dashscope_conn_id: str = DEFAULT_CONN_ID,
         wait_for_completion: bool = True,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = DEFAULT_POLL_INTERVAL,
@@ -53,7 +54,7 @@ class ResourceWaitOperator(ResourceWaitMixin[R], BaseOperator):
         """Wait (``wait_for_completion``), or hand on the resource as it is now, without failing on its status."""
         if self.wait_for_completion:
             return self._wait_on(context, resource_id, resource)
-        from airflow_provider_dashscope.wait.events import Outcome
+        from airflow_provider_dashscope.wait.outcomes import Outcome
 
         policy = self.wait_policy
         status = policy.status_of(resource)

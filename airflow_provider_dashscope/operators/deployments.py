@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_dashscope._arguments import check_id_arg, check_rendered_id, is_templated, template_of
-from airflow_provider_dashscope._task_identity import run_start, try_number
+from airflow_provider_dashscope._checks.arguments import check_id_arg, check_rendered_id, is_templated, template_of
 from airflow_provider_dashscope.exceptions import NotFoundError
 from airflow_provider_dashscope.links import DashScopeDeploymentLink
 from airflow_provider_dashscope.operators._wait import ResourceWaitOperator
@@ -20,22 +19,23 @@ from airflow_provider_dashscope.resources.deployments import (
     create_deployment_request,
     validate_model_name,
 )
-from airflow_provider_dashscope.wait.deployment_task import DeploymentWaitMixin
+from airflow_provider_dashscope.tasks.deployments import DEPLOYMENT_DELETION_WAIT, DEPLOYMENT_WAIT
+from airflow_provider_dashscope.tasks.identity import run_start, try_number
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
     from airflow_provider_dashscope.models import Deployment
-    from airflow_provider_dashscope.wait.events import WaitEvent
-    from airflow_provider_dashscope.wait.policy import WaitPolicy
+    from airflow_provider_dashscope.wait.outcomes import WaitEvent
 
 __all__ = ["DashScopeDeleteDeploymentOperator", "DashScopeDeployModelOperator", "DashScopeDeploymentLink"]
 
 
-class _DeploymentOperator(DeploymentWaitMixin, ResourceWaitOperator["Deployment"]):
+class _DeploymentOperator(ResourceWaitOperator["Deployment"]):
     """What the deployment operators share: the link (the wait arguments are every waiting operator's)."""
 
+    resource = DEPLOYMENT_WAIT
     operator_extra_links = (DashScopeDeploymentLink(),)
 
 
@@ -199,15 +199,8 @@ class DashScopeDeleteDeploymentOperator(_DeploymentOperator):
     :param timeout: Seconds to wait at most; ``None`` for no bound.
     """
 
+    resource = DEPLOYMENT_DELETION_WAIT  # a 404 ends the wait well
     template_fields: Sequence[str] = ("deployed_model", "dashscope_conn_id")
-    trigger_class = "airflow_provider_dashscope.triggers.deployments.DashScopeDeploymentDeletionTrigger"
-
-    @property
-    def wait_policy(self) -> WaitPolicy[Deployment]:
-        """Wait until the deployment is gone (a 404 ends the wait well)."""
-        from airflow_provider_dashscope.wait.deployments import DEPLOYMENT_DELETED
-
-        return DEPLOYMENT_DELETED
 
     def __init__(self, *, deployed_model: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -227,4 +220,6 @@ class DashScopeDeleteDeploymentOperator(_DeploymentOperator):
         return {**self.wait_policy.result_of(deployment.summary()), "deleted": False}
 
     def _complete(self, context: Context, event: WaitEvent) -> dict[str, Any]:
-        return {**super()._complete(context, event), "deleted": True}
+        result = super()._complete(context, event)
+        # A wait whose first poll found it gone saw no deployment: the name is still the one this task deleted.
+        return {**result, "deployed_model": result.get("deployed_model") or event.resource_id, "deleted": True}

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import BaseOperator
 
-from airflow_provider_dashscope._arguments import is_templated
-from airflow_provider_dashscope._task_identity import task_instance_token, try_number
-from airflow_provider_dashscope._training_file import MAX_FILE_BYTES, LocalFile, check_purpose, inspect_file
+from airflow_provider_dashscope._checks.arguments import is_templated
+from airflow_provider_dashscope._checks.training_file import MAX_FILE_BYTES, LocalFile, check_purpose, inspect_file
+from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
 from airflow_provider_dashscope.exceptions import DashScopeConfigError, TrainingFileError
 from airflow_provider_dashscope.resources.files import check_description
+from airflow_provider_dashscope.tasks.identity import task_instance_token, try_number
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -44,7 +45,7 @@ def _check_path(path: Any, *, rendered: bool) -> None:
 class DashScopeUploadFileOperator(BaseOperator):
     """
     Upload a file (by default fine-tune training data) and return its ``file_id`` (the XCom ``return_value``),
-    ready for ``training_file_ids`` of :class:`~airflow_provider_dashscope.operators.dashscope.
+    ready for ``training_file_ids`` of :class:`~airflow_provider_dashscope.operators.fine_tunes.
     DashScopeCreateFineTuneJobOperator`.
 
     Before any byte is sent, the file is checked: it exists, fits the size limit of ``purpose`` (300 MiB for
@@ -63,6 +64,8 @@ class DashScopeUploadFileOperator(BaseOperator):
     :param description: Stored with the file (templated).
     :param dashscope_conn_id: The DashScope connection id (templated).
     :param reuse_on_retry: On a retry, return the file an earlier try uploaded instead of uploading it again.
+    :param check_chat_turns: Refuse a chat sample without a ``user`` turn or whose last turn is not the
+        ``assistant``'s (default ``True``; an inferred rule of the service, see docs/training-data.md).
     """
 
     template_fields: Sequence[str] = ("path", "description", "dashscope_conn_id")
@@ -77,8 +80,9 @@ class DashScopeUploadFileOperator(BaseOperator):
         path: Any,
         purpose: str = "fine-tune",
         description: str | None = None,
-        dashscope_conn_id: str = "dashscope_default",
+        dashscope_conn_id: str = DEFAULT_CONN_ID,
         reuse_on_retry: bool = True,
+        check_chat_turns: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -90,6 +94,7 @@ class DashScopeUploadFileOperator(BaseOperator):
         self.description = description
         self.dashscope_conn_id = dashscope_conn_id
         self.reuse_on_retry = reuse_on_retry
+        self.check_chat_turns = bool(check_chat_turns)
 
     def _hook(self) -> DashScopeHook:
         from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
@@ -124,22 +129,30 @@ class DashScopeUploadFileOperator(BaseOperator):
         """The checked local file to upload (a temporary local copy of a remote one, removed afterwards)."""
         path = self.path
         if isinstance(path, str) and "://" not in path:
-            yield inspect_file(path, purpose=self.purpose)
+            yield inspect_file(path, purpose=self.purpose, check_chat_turns=self.check_chat_turns)
             return
         if isinstance(path, os.PathLike) and not hasattr(path, "protocol"):
-            yield inspect_file(os.fspath(path), purpose=self.purpose)
+            yield inspect_file(os.fspath(path), purpose=self.purpose, check_chat_turns=self.check_chat_turns)
             return
         from airflow.providers.common.compat.sdk import ObjectStoragePath
 
         remote = path if isinstance(path, ObjectStoragePath) else ObjectStoragePath(str(path))
         shown = path if isinstance(path, str) else str(remote)
         if remote.protocol in ("file", "local", ""):
-            yield inspect_file(remote.path, purpose=self.purpose, shown_as=shown)
+            yield inspect_file(
+                remote.path, purpose=self.purpose, shown_as=shown, check_chat_turns=self.check_chat_turns
+            )
             return
         with tempfile.TemporaryDirectory(prefix="dashscope-upload-") as workdir:
             copy = os.path.join(workdir, remote.name or "upload")
             self._download(remote, copy, shown)
-            yield inspect_file(copy, purpose=self.purpose, shown_as=shown, name=remote.name or None)
+            yield inspect_file(
+                copy,
+                purpose=self.purpose,
+                shown_as=shown,
+                name=remote.name or None,
+                check_chat_turns=self.check_chat_turns,
+            )
 
     def _download(self, remote: Any, copy: str, shown: str) -> None:
         """Copy ``remote`` to the local file ``copy``, stopping once it is over the size limit (nothing to upload)."""

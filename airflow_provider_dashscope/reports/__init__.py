@@ -16,14 +16,21 @@ Rules:
   Beijing-time strings are parsed into aware values by :mod:`~airflow_provider_dashscope.models`).
 * **Undated jobs.** A job without a ``create_time`` (absent or unparseable) cannot be placed in any window: it is
   excluded from every table and only counted, as ``undated``, in the summary.
-* **Statuses.** The seven statuses the provider knows are always shown (with 0 when absent), in life-cycle
-  order; a status the provider does not know yet is shown after them under its own text.
+* **Statuses.** Only the statuses that occurred are shown, in life-cycle order; a status the provider does not
+  know yet is shown after them under its own text.
 * **Tokens.** ``usage`` summed per base model. A job with no ``usage`` (the API reports none before the job
   ends, and none for a failed job) adds 0 tokens but is still counted in the table's ``Jobs`` column.
-* **Durations.** ``end_time - create_time`` in seconds, only for jobs in a terminal status (SUCCEEDED, FAILED,
-  CANCELED) that have both times and whose end is not before their start. Count, min, median, max and total
-  per base model, then over all base models. The median of an even count is the mean of the middle two.
+* **Durations.** ``end_time - create_time`` (wall time: queueing included, as the API gives no training start
+  time), only for jobs in a terminal status (SUCCEEDED, FAILED, CANCELED) that have both times and whose end is
+  not before their start. Count, min, median, max and total per base model, then over all base models. The
+  median of an even count is the mean of the middle two.
 * **Failures.** Jobs with status FAILED, with the job's own ``code`` and ``message``.
+* **Models produced.** Each SUCCEEDED job's ``finetuned_output``; with ``deployments``, the deployments serving it.
+* **Previous period.** Jobs, tokens and failures of the period of the same length just before the window, from
+  the same iterable of jobs (list back to its start).
+* **Costs.** Only with ``prices_per_1k_tokens`` (the caller's prices; the provider keeps none).
+* **Text.** The Markdown and summary lines write numbers with thousands separators and durations as
+  ``1 h 02 min`` (:mod:`.formatting`); the CSV keeps raw numbers.
 * **Files.** The CSV is the per-job table (one row per job in the window), the shape a spreadsheet, a
   database ``COPY`` or pandas can use and re-aggregate however it likes; the aggregates are in the Markdown
   file, meant for people. Times are ISO-8601 in the time zone of the window's start (UTC for an Airflow data
@@ -38,16 +45,18 @@ import in a DAG file.
 
 from airflow_provider_dashscope.reports.model import (
     ALL_BASE_MODELS,
-    CSV_COLUMNS,
     UNKNOWN_BASE_MODEL,
     DurationStats,
     Failure,
     FineTuneReport,
     JobRow,
+    ModelProduced,
+    PeriodTotals,
     TokenUsage,
     build_report,
 )
 from airflow_provider_dashscope.reports.render import (
+    CSV_COLUMNS,
     ENV_REPORT_DIR,
     ReportFiles,
     default_report_dir,
@@ -65,6 +74,8 @@ __all__ = [
     "Failure",
     "FineTuneReport",
     "JobRow",
+    "ModelProduced",
+    "PeriodTotals",
     "ReportFiles",
     "TokenUsage",
     "build_report",

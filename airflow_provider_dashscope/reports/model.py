@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from airflow_provider_dashscope.models import FineTuneJob
+from airflow_provider_dashscope.reports.costs import check_prices, cost_of
+from airflow_provider_dashscope.reports.formatting import iso
 
-#: Columns of the per-job CSV, in order.
-CSV_COLUMNS = (
-    "job_id",
-    "job_name",
-    "status",
-    "model",
-    "base_model",
-    "create_time",
-    "end_time",
-    "duration_seconds",
-    "usage",
-    "code",
-    "message",
-)
+if TYPE_CHECKING:
+    from airflow_provider_dashscope.models import Deployment, FineTuneJob
 
 #: Label of jobs that have no base model.
 UNKNOWN_BASE_MODEL = "(unknown)"
@@ -47,6 +35,7 @@ class JobRow:
     usage: int | None
     code: str | None
     message: str | None
+    finetuned_output: str | None = None
 
     @property
     def base_model_label(self) -> str:
@@ -61,6 +50,8 @@ class TokenUsage:
     jobs: int
     jobs_with_usage: int
     tokens: int
+    #: ``tokens`` priced at the user's price per 1,000 tokens of the base model; None without a price.
+    cost: float | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +93,31 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class ModelProduced:
+    """A model a job of the window produced (a SUCCEEDED job's ``finetuned_output``)."""
+
+    job_id: str
+    job_name: str | None
+    finetuned_output: str
+    base_model: str
+    tokens: int | None
+    #: ``deployed_model (STATUS)`` of each deployment serving it; None when no deployment list was given.
+    deployments: tuple[str, ...] | None
+    cost: float | None = None
+
+
+@dataclass(frozen=True)
+class PeriodTotals:
+    """The numbers of a period compared with the report's window: jobs created, tokens used, failures."""
+
+    window_start: datetime
+    window_end: datetime
+    jobs: int
+    tokens: int
+    failures: int
+
+
+@dataclass(frozen=True)
 class FineTuneReport:
     """Everything a report says about the jobs created in ``[window_start, window_end)``."""
 
@@ -114,6 +130,14 @@ class FineTuneReport:
     failures: tuple[Failure, ...]
     listed: int
     undated: int
+    models_produced: tuple[ModelProduced, ...] = ()
+    #: The period of the same length just before the window; None when not compared.
+    previous: PeriodTotals | None = None
+    #: Whether a deployment list was given (the "models produced" table then says which are deployed).
+    deployments_known: bool = False
+    #: The user's price per 1,000 tokens per base model, and its currency; None for no cost column.
+    prices: Mapping[str, float] | None = None
+    currency: str = ""
 
     @property
     def total_jobs(self) -> int:
@@ -122,6 +146,13 @@ class FineTuneReport:
     @property
     def total_tokens(self) -> int:
         return sum(row.tokens for row in self.tokens)
+
+    @property
+    def total_cost(self) -> float | None:
+        """The cost of the base models that have a price (None without prices)."""
+        if self.prices is None:
+            return None
+        return sum(t.cost for t in self.tokens if t.cost is not None)
 
     def status_count(self, status: str) -> int:
         return dict(self.status_counts).get(str(status), 0)
@@ -160,16 +191,51 @@ class FineTuneReport:
             "total_tokens": self.total_tokens,
             "tokens_by_base_model": {t.base_model: t.tokens for t in self.tokens},
             "failures": len(self.failures),
+            "models_produced": [m.finetuned_output for m in self.models_produced],
+            **(
+                {}
+                if self.previous is None
+                else {
+                    "previous_period": {
+                        "jobs": self.previous.jobs,
+                        "tokens": self.previous.tokens,
+                        "failures": self.previous.failures,
+                    }
+                }
+            ),
+            **({} if self.total_cost is None else {"total_cost": round(self.total_cost, 2)}),
         }
 
 
-def build_report(jobs: Iterable[FineTuneJob], window_start: datetime, window_end: datetime) -> FineTuneReport:
-    """Select the jobs created in ``[window_start, window_end)`` and compute the report (see the module doc)."""
+def build_report(
+    jobs: Iterable[FineTuneJob],
+    window_start: datetime,
+    window_end: datetime,
+    *,
+    deployments: Iterable[Deployment] | None = None,
+    prices_per_1k_tokens: Mapping[str, float] | None = None,
+    currency: str = "",
+    compare_previous: bool = True,
+) -> FineTuneReport:
+    """Select the jobs created in ``[window_start, window_end)`` and compute the report (see the package doc).
+
+    :param deployments: The account's deployments (e.g. ``hook.iter_deployments()``): the "models produced" table
+        then says which models a deployment serves.
+    :param prices_per_1k_tokens: Your price per 1,000 training tokens per base model (``{"qwen3-14b": 0.04}``):
+        adds a cost column. The provider keeps no price table: prices change.
+    :param currency: Shown beside the costs (e.g. ``"USD"``).
+    :param compare_previous: Count jobs, tokens and failures of the period of the same length just before the
+        window (``jobs`` must then reach back to its start) and show the change.
+    """
     from airflow_provider_dashscope.models import JobStatus
 
     _check_window(window_start, window_end)
+    prices = check_prices(prices_per_1k_tokens)
+    length = window_end - window_start
+    previous_start = window_start - length
     listed = undated = 0
     selected: list[JobRow] = []
+    before: list[JobRow] = []
     for job in jobs:
         listed += 1
         created = job.create_time
@@ -180,13 +246,15 @@ def build_report(jobs: Iterable[FineTuneJob], window_start: datetime, window_end
             raise ValueError(f"job {job.job_id}: create_time {created!r} has no time zone")
         if window_start <= created < window_end:
             selected.append(_row(job))
+        elif previous_start <= created < window_start:
+            before.append(_row(job))
     selected.sort(key=lambda r: (r.create_time.timestamp(), r.job_id))
 
-    counts = {status.value: 0 for status in JobStatus}
+    counts: dict[str, int] = {}
     for row in selected:
         counts[row.status] = counts.get(row.status, 0) + 1
-    known = [status.value for status in JobStatus]
-    ordered_counts = tuple((s, counts[s]) for s in known) + tuple(
+    known = [status.value for status in JobStatus]  # life-cycle order, then statuses the provider does not know
+    ordered_counts = tuple((s, counts[s]) for s in known if s in counts) + tuple(
         (s, counts[s]) for s in sorted(set(counts) - set(known))
     )
 
@@ -200,6 +268,7 @@ def build_report(jobs: Iterable[FineTuneJob], window_start: datetime, window_end
             jobs=len(by_model[model]),
             jobs_with_usage=sum(1 for r in by_model[model] if r.usage is not None),
             tokens=sum(r.usage or 0 for r in by_model[model]),
+            cost=cost_of(prices, model, sum(r.usage or 0 for r in by_model[model])),
         )
         for model in models
     )
@@ -214,6 +283,29 @@ def build_report(jobs: Iterable[FineTuneJob], window_start: datetime, window_end
     failed = [r for r in selected if r.status == JobStatus.FAILED.value]
     failed.sort(key=lambda r: ((r.end_time or r.create_time).timestamp(), r.job_id))
     failures = tuple(Failure(r.job_id, r.base_model_label, r.status, r.code, r.message, r.end_time) for r in failed)
+    serving = _serving(deployments)
+    produced = tuple(
+        ModelProduced(
+            job_id=r.job_id,
+            job_name=r.job_name,
+            finetuned_output=str(r.finetuned_output),
+            base_model=r.base_model_label,
+            tokens=r.usage,
+            deployments=None if serving is None else tuple(serving.get(str(r.finetuned_output), ())),
+            cost=cost_of(prices, r.base_model_label, r.usage or 0),
+        )
+        for r in selected
+        if r.status == JobStatus.SUCCEEDED.value and r.finetuned_output
+    )
+    previous = None
+    if compare_previous and length.total_seconds() > 0:
+        previous = PeriodTotals(
+            window_start=previous_start,
+            window_end=window_start,
+            jobs=len(before),
+            tokens=sum(r.usage or 0 for r in before),
+            failures=sum(1 for r in before if r.status == JobStatus.FAILED.value),
+        )
     return FineTuneReport(
         window_start=window_start,
         window_end=window_end,
@@ -224,7 +316,25 @@ def build_report(jobs: Iterable[FineTuneJob], window_start: datetime, window_end
         failures=failures,
         listed=listed,
         undated=undated,
+        models_produced=produced,
+        previous=previous,
+        deployments_known=serving is not None,
+        prices=prices,
+        currency=currency,
     )
+
+
+def _serving(deployments: Iterable[Deployment] | None) -> dict[str, list[str]] | None:
+    """``{model_name: ["deployed_model (STATUS)", ...]}`` of the deployments given, or None without a list."""
+    if deployments is None:
+        return None
+    serving: dict[str, list[str]] = {}
+    for deployment in deployments:
+        if deployment.model_name:
+            serving.setdefault(deployment.model_name, []).append(
+                f"{deployment.deployed_model} ({deployment.status_text})"
+            )
+    return {model: sorted(names) for model, names in serving.items()}
 
 
 def _check_window(start: Any, end: Any) -> None:
@@ -254,12 +364,5 @@ def _row(job: FineTuneJob) -> JobRow:
         usage=job.usage,
         code=job.code,
         message=job.message,
+        finetuned_output=job.finetuned_output,
     )
-
-
-def iso(value: datetime | None, tz: tzinfo | None = None) -> str:
-    if value is None:
-        return ""
-    if tz is not None:
-        value = value.astimezone(tz)
-    return datetime.isoformat(value, timespec="seconds")

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dashscope._protocol import ApiRequest, check_int, path_segment, validate_path_id
+from airflow_provider_dashscope._http.api_request import ApiRequest, check_int, path_segment, validate_path_id
 from airflow_provider_dashscope.exceptions import DashScopeConfigError
 
 if TYPE_CHECKING:

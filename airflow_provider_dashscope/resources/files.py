@@ -19,9 +19,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dashscope._multipart import MultipartUpload
-from airflow_provider_dashscope._protocol import ApiRequest, check_int, path_segment, validate_path_id
-from airflow_provider_dashscope._training_file import LocalFile
+from airflow_provider_dashscope._checks.training_file import LocalFile
+from airflow_provider_dashscope._http.api_request import ApiRequest, check_int, path_segment, validate_path_id
+from airflow_provider_dashscope._http.multipart import MultipartUpload
 from airflow_provider_dashscope.exceptions import (
     DashScopeAPIError,
     DashScopeConfigError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dashscope._protocol import ApiRequest, check_int, path_segment, validate_path_id
+from airflow_provider_dashscope._http.api_request import ApiRequest, check_int, path_segment, validate_path_id
 from airflow_provider_dashscope.exceptions import DashScopeConfigError
 
 if TYPE_CHECKING:

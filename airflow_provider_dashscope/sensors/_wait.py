@@ -8,21 +8,22 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseSensorOperator, PokeReturnValue, conf
 
-from airflow_provider_dashscope._arguments import (
+from airflow_provider_dashscope._checks.arguments import (
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
     DEFAULT_POLL_INTERVAL,
     check_interval,
     check_max_failures,
     check_seconds,
 )
-from airflow_provider_dashscope.wait.task import R, ResourceWaitMixin
+from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
+from airflow_provider_dashscope.tasks.wait import R, ResourceWaitMixin
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 
 class ResourceWaitSensor(ResourceWaitMixin[R], BaseSensorOperator):
-    """A sensor on one resource; a subclass mixes in what its resource needs and passes its id argument on.
+    """A sensor on one resource; a subclass names its :attr:`resource` and passes its id argument on.
 
     ``poll_interval`` is also the ``poke_interval`` of the reschedule mode; ``timeout`` travels inside the trigger
     as an absolute deadline, so a deferred wait that times out still completes the task the sensor's way.
@@ -34,7 +35,7 @@ class ResourceWaitSensor(ResourceWaitMixin[R], BaseSensorOperator):
         self,
         *,
         resource_id: Any,
-        dashscope_conn_id: str = "dashscope_default",
+        dashscope_conn_id: str = DEFAULT_CONN_ID,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         max_consecutive_failures: int = DEFAULT_MAX_CONSECUTIVE_FAILURES,
@@ -54,7 +55,7 @@ class ResourceWaitSensor(ResourceWaitMixin[R], BaseSensorOperator):
     @property
     def resource_id(self) -> str:
         """The id this sensor waits on (rendered once ``execute`` has started)."""
-        return str(getattr(self, self.id_field))
+        return str(getattr(self, self.resource.id_field))
 
     def execute(self, context: Context) -> Any:
         resource_id = self._rendered_id()
@@ -72,7 +73,7 @@ class ResourceWaitSensor(ResourceWaitMixin[R], BaseSensorOperator):
         machine = self._machine(self.resource_id, deadline=None, started_at=now)
         machine.next_action(now)  # a machine that has seen nothing polls at once
         try:
-            result: Any = self._fetch(self.hook, self.resource_id)
+            result: Any = self.resource.fetch(self.hook, self.resource_id)
         except Exception as err:
             result = err
         emit(self.log, machine.on_result(result, time.time()))

@@ -7,10 +7,10 @@ from typing import Any
 
 from airflow_provider_dashscope.links import DashScopeDeploymentLink
 from airflow_provider_dashscope.sensors._wait import ResourceWaitSensor
-from airflow_provider_dashscope.wait.deployment_task import DeploymentWaitMixin
+from airflow_provider_dashscope.tasks.deployments import DEPLOYMENT_WAIT
 
 
-class DashScopeDeploymentSensor(DeploymentWaitMixin, ResourceWaitSensor):
+class DashScopeDeploymentSensor(ResourceWaitSensor):
     """
     Wait until a deployment is RUNNING (success); a status from which it does not become RUNNING (``FAILED``,
     ``STOPPED``, ``DELETING``...) fails the task without retries.
@@ -28,6 +28,7 @@ class DashScopeDeploymentSensor(DeploymentWaitMixin, ResourceWaitSensor):
     :param max_consecutive_failures: Failed polls in a row (network, 429, 5xx) tolerated before failing.
     """
 
+    resource = DEPLOYMENT_WAIT
     template_fields: Sequence[str] = ("deployed_model", "dashscope_conn_id")
     operator_extra_links = (DashScopeDeploymentLink(),)
 

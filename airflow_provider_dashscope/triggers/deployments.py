@@ -7,7 +7,7 @@ from typing import Any
 from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
 from airflow_provider_dashscope.models import Deployment
 from airflow_provider_dashscope.resources.deployments import validate_deployed_model
-from airflow_provider_dashscope.triggers.dashscope import DashScopeWaitTrigger
+from airflow_provider_dashscope.triggers.base import DashScopeWaitTrigger
 from airflow_provider_dashscope.wait.deployments import DEPLOYMENT_DELETED, DEPLOYMENT_RUNNING
 
 

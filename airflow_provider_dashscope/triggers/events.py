@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.triggers import BaseEventTrigger
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_dashscope._arguments import DEFAULT_POLL_INTERVAL, check_interval
+from airflow_provider_dashscope._checks.arguments import DEFAULT_POLL_INTERVAL, check_interval
+from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
 from airflow_provider_dashscope.exceptions import DashScopeConfigError
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ class DashScopeFineTuneJobEventTrigger(BaseEventTrigger):
     def __init__(
         self,
         *,
-        dashscope_conn_id: str = "dashscope_default",
+        dashscope_conn_id: str = DEFAULT_CONN_ID,
         statuses: Iterable[str] | str = ("SUCCEEDED",),
         model: str | None = None,
         job_name_prefix: str | None = None,
@@ -285,7 +286,7 @@ async def _looks(
 ) -> AsyncIterator[Snapshot]:
     """A look every ``poll_interval`` seconds, forever; a failed look is logged and skipped (never raised, so the
     watcher does not crash-loop on an outage or a bad key; it heals when the API or the connection does)."""
-    from airflow_provider_dashscope._async_transport import shared_session
+    from airflow_provider_dashscope._http.async_transport import shared_session
 
     hook = _hook(conn_id)
     horizon: Any = None

@@ -14,15 +14,9 @@ with success. Every status keeps the wait going (a deletion has no other end), b
 
 from __future__ import annotations
 
-from airflow_provider_dashscope.exceptions import (
-    DashScopeError,
-    DeploymentFailedError,
-    DeploymentNotFoundError,
-    DeploymentTimeoutError,
-    request_id_note,
-)
+from airflow_provider_dashscope.exceptions import request_id_note
 from airflow_provider_dashscope.models import Deployment, DeploymentStatus
-from airflow_provider_dashscope.wait.events import EventKeys, Outcome, WaitEvent
+from airflow_provider_dashscope.wait.outcomes import EventKeys, Outcome
 from airflow_provider_dashscope.wait.policy import WaitPolicy
 
 DEPLOYMENT_EVENT_KEYS = EventKeys("deployed_model", "deployment_status", "deployment")
@@ -72,25 +66,6 @@ def _running_message(deployment: Deployment, outcome: Outcome) -> str:
     )
 
 
-def not_found_error(deployed_model: str, request_id: str | None) -> DeploymentNotFoundError:
-    return DeploymentNotFoundError(
-        f"Deployment {deployed_model} was not found (HTTP 404, request_id={request_id or 'unknown'}); check the "
-        "deployed_model and that the connection points at the deployment's region and workspace",
-        deployed_model=deployed_model,
-    )
-
-
-def _error_of(event: WaitEvent) -> Exception:
-    name, status = event.resource_id, event.resource_status
-    if event.outcome in (Outcome.FAILED, Outcome.CANCELLED):
-        return DeploymentFailedError(event.message, deployed_model=name, deployment_status=status)
-    if event.outcome is Outcome.TIMEOUT:
-        return DeploymentTimeoutError(event.message, deployed_model=name, deployment_status=status)
-    if event.http_status == 404:
-        return not_found_error(name, event.request_id)
-    return DashScopeError(event.message)
-
-
 DEPLOYMENT_RUNNING: WaitPolicy[Deployment] = WaitPolicy(
     kind="Deployment",
     event_keys=DEPLOYMENT_EVENT_KEYS,
@@ -101,7 +76,6 @@ DEPLOYMENT_RUNNING: WaitPolicy[Deployment] = WaitPolicy(
     request_id_of=lambda deployment: deployment.request_id,
     result_keys=RESULT_KEYS,
     xcom_keys=XCOM_KEYS,
-    error_of=_error_of,
 )
 
 DEPLOYMENT_DELETED: WaitPolicy[Deployment] = WaitPolicy(
@@ -114,6 +88,5 @@ DEPLOYMENT_DELETED: WaitPolicy[Deployment] = WaitPolicy(
     request_id_of=lambda deployment: deployment.request_id,
     result_keys=("deployed_model", "model_name", "status"),
     xcom_keys=(),
-    error_of=_error_of,
     gone_outcome=Outcome.SUCCESS,
 )

@@ -13,8 +13,9 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
-from airflow_provider_dashscope.wait.events import WaitEvent
 from airflow_provider_dashscope.wait.machine import Done, FetchLogs, LogLine, Sleep, WaitMachine
+from airflow_provider_dashscope.wait.outcomes import WaitEvent
+from airflow_provider_dashscope.wait.training_log import LogSlice
 
 R = TypeVar("R")
 
@@ -35,7 +36,7 @@ def run_sync(
     *,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], Any] = time.sleep,
-    fetch_logs: Callable[[FetchLogs], Any] | None = None,
+    fetch_logs: Callable[[FetchLogs], LogSlice] | None = None,
 ) -> WaitEvent:
     """Wait in this thread until the machine is done; return its event."""
     while True:
@@ -49,7 +50,7 @@ def run_sync(
             try:
                 if fetch_logs is None:
                     raise RuntimeError("the wait's progress asked for a log read, but the driver has no fetch_logs")
-                logs = fetch_logs(action)
+                logs: LogSlice | BaseException = fetch_logs(action)
             except Exception as err:
                 logs = err
             emit(log, machine.on_logs(logs, clock()))
@@ -68,7 +69,7 @@ async def run_async(
     *,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-    fetch_logs: Callable[[FetchLogs], Awaitable[Any]] | None = None,
+    fetch_logs: Callable[[FetchLogs], Awaitable[LogSlice]] | None = None,
 ) -> WaitEvent:
     """Wait on the running event loop until the machine is done; return its event."""
     while True:
@@ -82,7 +83,7 @@ async def run_async(
             try:
                 if fetch_logs is None:
                     raise RuntimeError("the wait's progress asked for a log read, but the driver has no fetch_logs")
-                logs = await fetch_logs(action)
+                logs: LogSlice | BaseException = await fetch_logs(action)
             except Exception as err:
                 logs = err
             emit(log, machine.on_logs(logs, clock()))

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from airflow_provider_dashscope.exceptions import (
-    DashScopeError,
-    FineTuneJobCancelledError,
-    FineTuneJobFailedError,
-    FineTuneJobNotFoundError,
-    FineTuneJobTimeoutError,
-    request_id_note,
-)
+from airflow_provider_dashscope.exceptions import request_id_note
 from airflow_provider_dashscope.models import FineTuneJob, JobStatus
-from airflow_provider_dashscope.wait.events import JOB_EVENT_KEYS, Outcome, WaitEvent
+from airflow_provider_dashscope.wait.outcomes import JOB_EVENT_KEYS, Outcome
 from airflow_provider_dashscope.wait.policy import WaitPolicy
 
 _OUTCOMES = {
@@ -40,27 +33,6 @@ def _end_message(job: FineTuneJob, outcome: Outcome) -> str:
     return describe_job_end(job)
 
 
-def not_found_error(job_id: str, request_id: str | None) -> FineTuneJobNotFoundError:
-    return FineTuneJobNotFoundError(
-        f"Fine-tune job {job_id} was not found (HTTP 404, request_id={request_id or 'unknown'}); "
-        "check the job id and that the connection points at the job's region and workspace",
-        job_id=job_id,
-    )
-
-
-def _error_of(event: WaitEvent) -> Exception:
-    job_id, status = event.resource_id, event.resource_status
-    if event.outcome is Outcome.FAILED:
-        return FineTuneJobFailedError(event.message, job_id=job_id, job_status=status)
-    if event.outcome is Outcome.CANCELLED:
-        return FineTuneJobCancelledError(event.message, job_id=job_id, job_status=status)
-    if event.outcome is Outcome.TIMEOUT:
-        return FineTuneJobTimeoutError(event.message, job_id=job_id, job_status=status)
-    if event.http_status == 404:
-        return not_found_error(job_id, event.request_id)
-    return DashScopeError(event.message)
-
-
 FINE_TUNE_JOB: WaitPolicy[FineTuneJob] = WaitPolicy(
     kind="Fine-tune job",
     event_keys=JOB_EVENT_KEYS,
@@ -71,5 +43,4 @@ FINE_TUNE_JOB: WaitPolicy[FineTuneJob] = WaitPolicy(
     request_id_of=lambda job: job.request_id,
     result_keys=RESULT_KEYS,
     xcom_keys=XCOM_KEYS,
-    error_of=_error_of,
 )

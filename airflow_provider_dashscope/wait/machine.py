@@ -16,15 +16,20 @@ random source are passed in, so every rule can be driven in a test without a soc
   attempt, so the budget counts requests in every mode.
 * **Fatal answers.** 404 and every other non-transient error (bad key, bad request) end the wait at once, as does
   an exception that is not a DashScope error (a bug), which is logged with its traceback. A policy may make a 404
-  the end it waits for (``gone_outcome``: a deletion is over when the resource is gone).
+  the end it waits for (``gone_outcome``: a deletion is over when the resource is gone). :func:`.failures.classify`
+  sorts a failed poll into gone, tolerated or fatal; the machine applies it.
 * **Statuses.** The policy maps a status to an outcome; a status it does not know never ends the wait.
 * **Deadline.** Never sleeps past ``deadline`` (epoch seconds); at the deadline the wait ends with a timeout.
 * **Logging.** One INFO line per status change, one WARNING per tolerated failure, one ERROR when giving up: returned
   by :meth:`on_result` as :class:`LogLine` values for the driver's logger.
-* **Progress (optional).** A :class:`Progress` (e.g. :class:`~.training.TrainingProgress`) may ask, between polls,
-  for a read of the resource's log: :class:`FetchLogs`, reported through :meth:`WaitMachine.on_logs`. Such reads are
-  best effort: their failures never count against the failure budget, never end the wait and never move the poll
-  schedule. After a success seen by a poll the progress may ask for one last read before :class:`Done`.
+* **Progress (optional).** A :class:`Progress` (e.g. :class:`~.progress.TrainingProgress`) may ask, between polls,
+  for a read of the resource's log: :class:`FetchLogs`, answered by a :class:`~.training_log.LogSlice` (or the
+  exception) through :meth:`WaitMachine.on_logs`. Such reads are best effort: their failures never count against the
+  failure budget, never end the wait and never move the poll schedule. After a success seen by a poll the progress
+  may ask for one last read before :class:`Done`.
+
+Where a wait is, is one :class:`~.states.State`; every change of it goes through :func:`.states.transition`, the one
+table of moves.
 """
 
 from __future__ import annotations
@@ -36,10 +41,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
-from airflow_provider_dashscope._protocol import is_transient
-from airflow_provider_dashscope.exceptions import DashScopeAPIError, DashScopeError, NotFoundError
-from airflow_provider_dashscope.wait.events import Outcome, WaitEvent
+from airflow_provider_dashscope.wait.failures import Gone, Tolerated, classify
+from airflow_provider_dashscope.wait.outcomes import Outcome, WaitEvent
 from airflow_provider_dashscope.wait.policy import WaitPolicy
+from airflow_provider_dashscope.wait.states import (
+    AWAITING_REPORT,
+    TRANSITIONS,
+    Input,
+    RefusedTransition,
+    State,
+    transition,
+)
+from airflow_provider_dashscope.wait.training_log import LogSlice
 
 R = TypeVar("R")
 R_contra = TypeVar("R_contra", contravariant=True)
@@ -49,6 +62,9 @@ R_contra = TypeVar("R_contra", contravariant=True)
 JITTER = (0.9, 1.1)
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# What the machine asks for, and what it is told
+# ----------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Poll:
     """Fetch the resource once (one HTTP attempt) and report what came back."""
@@ -56,8 +72,9 @@ class Poll:
 
 @dataclass(frozen=True)
 class FetchLogs:
-    """Read the resource's log once (best effort): ``lines`` lines after skipping ``offset``; report what came back
-    (or the exception) through :meth:`WaitMachine.on_logs`. ``final``: the read after the wait's success."""
+    """Read the resource's log once (best effort): ``lines`` lines after skipping ``offset``; report the
+    :class:`~.training_log.LogSlice` (or the exception) through :meth:`WaitMachine.on_logs`. ``final``: the read
+    after the wait's success."""
 
     offset: int
     lines: int
@@ -87,7 +104,7 @@ class LogLine(NamedTuple):
 
 
 class Progress(Protocol[R_contra]):
-    """What a wait reports about the work behind a resource, from its log (see :mod:`.training`)."""
+    """What a wait reports about the work behind a resource, from its log (see :mod:`.progress`)."""
 
     @property
     def summary_due(self) -> bool:
@@ -102,13 +119,16 @@ class Progress(Protocol[R_contra]):
     def next_read(self) -> FetchLogs | None:
         """The read to make now, if any."""
 
-    def on_logs(self, result: Any, now: float) -> list[LogLine]:
+    def on_logs(self, result: LogSlice | BaseException, now: float) -> list[LogLine]:
         """What a read brought, or the exception it raised."""
 
     def summary(self, resource: R_contra) -> list[LogLine]:
         """The lines written after the last read of a success."""
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# The machine
+# ----------------------------------------------------------------------------------------------------------------
 class WaitMachine(Generic[R]):
     """One wait on one resource. Not thread-safe; one driver feeds it.
 
@@ -126,8 +146,8 @@ class WaitMachine(Generic[R]):
 
     # A triggerer holds thousands of these: no per-instance dict.
     __slots__ = (
-        "_ending", "_event", "_next_poll_at", "_polling", "_rand", "_reading", "deadline", "failures", "last_resource",
-        "max_failures", "policy", "poll_interval", "progress", "resource_id", "retry_after_cap", "started_at", "status",
+        "_event", "_next_poll_at", "_rand", "_state", "deadline", "failures", "last_resource", "max_failures",
+        "policy", "poll_interval", "progress", "resource_id", "retry_after_cap", "started_at", "status",
     )  # fmt: skip
 
     def __init__(
@@ -155,81 +175,94 @@ class WaitMachine(Generic[R]):
         self._rand = rand
         self.failures = 0
         self.last_resource: R | None = None
-        self._next_poll_at: float | None = None
         self.progress = progress
-        self._polling = False
-        self._reading = False
-        #: A success seen by a poll, held while the progress makes its last read.
-        self._ending: WaitEvent | None = None
+        self._state = State.NEW
+        #: When the next poll is due (meaningful once the first poll is scheduled).
+        self._next_poll_at = 0.0
+        #: The ending event: held in ENDING and FINAL_READ, final in DONE.
         self._event: WaitEvent | None = None
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def event(self) -> WaitEvent | None:
+        """The ending event, once the wait is over."""
+        return self._event if self._state is State.DONE else None
+
+    def _move(self, what: Input) -> None:
+        self._state = transition(self._state, what)
+
+    def _expect(self, what: Input, refusal: str) -> None:
+        if what not in TRANSITIONS[self._state]:
+            raise RefusedTransition(f"{refusal} (the wait is {self._state.name})")
 
     # ------------------------------------------------------------------------------------------------------------
     # What to do next
     # ------------------------------------------------------------------------------------------------------------
     def next_action(self, now: float) -> Action:
-        if self._event is not None:
+        state = self._state
+        if state is State.DONE:
+            assert self._event is not None
             return Done(self._event)
-        if self._polling or self._reading:
-            raise RuntimeError("next_action() while a fetch is outstanding; report it with on_result()/on_logs() first")
+        if state in AWAITING_REPORT:
+            raise RefusedTransition(
+                "next_action() while a fetch is outstanding; report it with on_result()/on_logs() first"
+            )
         past_deadline = self.deadline is not None and now >= self.deadline
-        if self._ending is not None:
+        if state is State.ENDING:
+            assert self._event is not None
             read = None if past_deadline or self.progress is None else self.progress.next_read()
             if read is None:
-                return Done(self._finish(self._ending))
-            self._reading = True
+                return Done(self._end(self._event))
+            self._move(Input.READ)
             return read
         if past_deadline:
-            return Done(self._finish(self._timeout_event()))
-        if self.progress is not None and self._next_poll_at is not None:
-            read = self.progress.next_read()
-            if read is not None:
-                self._reading = True
-                return read
-        if self._next_poll_at is None:
+            return Done(self._end(self._timeout_event()))
+        if state is State.NEW:
             spread = self.poll_interval * self._rand() if self.status is not None else 0.0
             self._next_poll_at = now + spread
+            self._move(Input.SCHEDULED)
+        elif self.progress is not None:
+            read = self.progress.next_read()
+            if read is not None:
+                self._move(Input.READ)
+                return read
         if now >= self._next_poll_at:
-            self._polling = True
+            self._move(Input.POLL)
             return Poll()
         wake = self._next_poll_at if self.deadline is None else min(self._next_poll_at, self.deadline)
         return Sleep(max(0.0, wake - now))
-
-    @property
-    def event(self) -> WaitEvent | None:
-        """The ending event, once the wait is over."""
-        return self._event
 
     # ------------------------------------------------------------------------------------------------------------
     # What happened
     # ------------------------------------------------------------------------------------------------------------
     def observe(self, resource: R, now: float) -> list[LogLine]:
         """Take the result of the check made before the wait (with the hook's own retries), not of a poll."""
-        if self._polling or self._next_poll_at is not None or self._event is not None:
-            raise RuntimeError("observe() is for the check before the wait, before any poll")
-        return self._on_resource(resource, now, schedule=False)
+        self._expect(Input.OBSERVED, "observe() is for the check before the wait, before any poll")
+        return self._on_resource(resource, now, polled=False)
 
     def on_result(self, result: R | BaseException, now: float) -> list[LogLine]:
         """Take the outcome of the poll :meth:`next_action` asked for: the resource, or the exception it raised."""
-        if not self._polling:
-            raise RuntimeError("on_result() without an outstanding poll")
-        self._polling = False
+        self._expect(Input.ANSWERED, "on_result() without an outstanding poll")
         if isinstance(result, BaseException):
             return self._on_error(result, now)
-        return self._on_resource(result, now, schedule=True)
+        return self._on_resource(result, now, polled=True)
 
-    def on_logs(self, result: Any, now: float) -> list[LogLine]:
+    def on_logs(self, result: LogSlice | BaseException, now: float) -> list[LogLine]:
         """Take the outcome of the read :meth:`next_action` asked for (never counted as a failure)."""
-        if not self._reading or self.progress is None:
-            raise RuntimeError("on_logs() without an outstanding read")
-        self._reading = False
+        self._expect(Input.LOGS, "on_logs() without an outstanding read")
+        assert self.progress is not None  # a read is only asked for by a progress
+        self._move(Input.LOGS)
         lines = self.progress.on_logs(result, now)
-        if self._ending is not None and not self.progress.summary_due:
-            assert self.last_resource is not None
+        if self._state is State.ENDING and not self.progress.summary_due:
+            assert self.last_resource is not None and self._event is not None
             lines.extend(self.progress.summary(self.last_resource))
-            self._finish(self._ending)
+            self._end(self._event)
         return lines
 
-    def _on_resource(self, resource: R, now: float, *, schedule: bool) -> list[LogLine]:
+    def _on_resource(self, resource: R, now: float, *, polled: bool) -> list[LogLine]:
         policy = self.policy
         self.failures = 0
         self.last_resource = resource
@@ -250,70 +283,54 @@ class WaitMachine(Generic[R]):
         outcome = policy.outcome_of(status)
         if outcome is not None:
             event = self._make_event(outcome, policy.end_message(resource, outcome))
-            if schedule and self.progress is not None:
+            if polled and self.progress is not None:
                 lines.extend(self.progress.on_end(resource, outcome))
                 if self.progress.summary_due:
-                    self._ending = event
+                    self._event = event
+                    self._move(Input.LAST_READ_DUE)
                     return lines
-            self._finish(event)
-        elif schedule:
-            self._next_poll_at = now + self.poll_interval * (JITTER[0] + (JITTER[1] - JITTER[0]) * self._rand())
+            self._end(event)
+        elif polled:
+            self._next_poll_at = now + self._jittered_interval()
+            self._move(Input.ANSWERED)
             if self.progress is not None:
                 self.progress.on_answer(resource, status, now)
+        else:
+            self._move(Input.OBSERVED)
         return lines
 
     def _on_error(self, error: BaseException, now: float) -> list[LogLine]:
         kind, rid = self.policy.kind, self.resource_id
-        if isinstance(error, NotFoundError) and self.policy.gone_outcome is not None:
+        failure = classify(error, gone_ends=self.policy.gone_outcome is not None)
+        if isinstance(failure, Gone):
+            assert self.policy.gone_outcome is not None
             self.failures = 0
-            self._finish(
-                self._make_event(
-                    self.policy.gone_outcome,
-                    f"{kind} {rid} is gone (HTTP 404)",
-                    http_status=404,
-                    request_id=error.request_id,
-                )
-            )
+            gone = f"{kind} {rid} is gone (HTTP 404)"
+            self._end(self._make_event(self.policy.gone_outcome, gone, http_status=404, request_id=failure.request_id))
             elapsed = now - self.started_at
             return [LogLine(logging.INFO, "%s %s: %s -> gone after %.0f s", (kind, rid, self.status, elapsed))]
-        fatal = not isinstance(error, DashScopeError) or not is_transient(error) or isinstance(error, NotFoundError)
-        if not fatal:
+        lines = []
+        if isinstance(failure, Tolerated):
             self.failures += 1
             if self.failures < self.max_failures:
-                delay = self.poll_interval * (JITTER[0] + (JITTER[1] - JITTER[0]) * self._rand())
-                retry_after = getattr(error, "retry_after", None)
-                if retry_after is not None:
-                    capped = retry_after if self.retry_after_cap is None else min(retry_after, self.retry_after_cap)
-                    delay = max(delay, capped)
-                self._next_poll_at = now + delay
-                return [
-                    LogLine(
-                        logging.WARNING,
-                        "%s %s: poll failed (%d of %d tolerated in a row): %s",
-                        (kind, rid, self.failures, self.max_failures, error),
-                    )
-                ]
-        lines = []
-        if not isinstance(error, DashScopeError):
-            message = f"{type(error).__name__}: {error}"
+                self._next_poll_at = now + failure.delay(self._jittered_interval(), self.retry_after_cap)
+                self._move(Input.TOLERATED)
+                tolerated = (kind, rid, self.failures, self.max_failures, error)
+                return [LogLine(logging.WARNING, "%s %s: poll failed (%d of %d tolerated in a row): %s", tolerated)]
+            given_up = (kind, rid, self.failures, error)
+            lines.append(LogLine(logging.ERROR, "%s %s: %d polls failed in a row; giving up: %s", given_up))
+            failure = failure.exhausted
+        elif failure.unexpected:
             lines.append(LogLine(logging.ERROR, "%s %s: unexpected error while polling", (kind, rid), error))
-        else:
-            message = str(error)
-            if not fatal:
-                lines.append(
-                    LogLine(
-                        logging.ERROR,
-                        "%s %s: %d polls failed in a row; giving up: %s",
-                        (kind, rid, self.failures, error),
-                    )
-                )
-        http_status = error.status_code if isinstance(error, DashScopeAPIError) else None
-        self._finish(
+        self._end(
             self._make_event(
-                Outcome.ERROR, message, http_status=http_status, request_id=getattr(error, "request_id", None)
+                Outcome.ERROR, failure.message, http_status=failure.http_status, request_id=failure.request_id
             )
         )
         return lines
+
+    def _jittered_interval(self) -> float:
+        return self.poll_interval * (JITTER[0] + (JITTER[1] - JITTER[0]) * self._rand())
 
     # ------------------------------------------------------------------------------------------------------------
     # Events
@@ -343,7 +360,7 @@ class WaitMachine(Generic[R]):
         )
         return self._make_event(Outcome.TIMEOUT, message)
 
-    def _finish(self, event: WaitEvent) -> WaitEvent:
+    def _end(self, event: WaitEvent) -> WaitEvent:
+        self._move(Input.ENDED)
         self._event = event
-        self._polling = False
         return event

@@ -6,7 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from airflow_provider_dashscope.wait.events import EventKeys, Outcome, WaitEvent
+from airflow_provider_dashscope.exceptions import WAIT_ERRORS, DashScopeError
+from airflow_provider_dashscope.wait.outcomes import EventKeys, Outcome, WaitEvent
 
 R = TypeVar("R")
 
@@ -18,7 +19,8 @@ class WaitPolicy(Generic[R]):
     ``outcome_of`` maps a status to how the wait ends (``None``: keep waiting), so "ready" may be a status that is
     not final for the API (a deployment is ready when RUNNING). A status the policy does not know is never an end.
     ``gone_outcome`` says what a 404 means: by default an error (the resource is unknown), but for a wait on a
-    deletion it is the end being waited for.
+    deletion it is the end being waited for. The exceptions of its bad ends are its kind's row of
+    :data:`~airflow_provider_dashscope.exceptions.WAIT_ERRORS`.
     """
 
     #: A capitalised noun for log lines and messages: ``Fine-tune job``.
@@ -35,8 +37,6 @@ class WaitPolicy(Generic[R]):
     result_keys: tuple[str, ...]
     #: ... and those it also pushes as XComs of their own.
     xcom_keys: tuple[str, ...]
-    #: The exception a task raises for an event that is not a success (given the event, as a policy sees it).
-    error_of: Callable[[WaitEvent], Exception]
     #: How a 404 ends the wait: ``None`` makes it an error; a deletion's wait makes it ``Outcome.SUCCESS``.
     gone_outcome: Outcome | None = None
 
@@ -44,3 +44,15 @@ class WaitPolicy(Generic[R]):
         """The small dict a task returns, from the summary an event carries."""
         summary = summary or {}
         return {key: summary.get(key) for key in self.result_keys}
+
+    def error_of(self, event: WaitEvent) -> Exception:
+        """The exception a task raises for an event that is not a success: its kind's class for a failed, cancelled
+        or timed-out end or a 404 (a ``NotFoundError``); a plain :class:`DashScopeError` for any other error."""
+        errors = WAIT_ERRORS[self.kind]
+        ended = {Outcome.FAILED: errors.failed, Outcome.CANCELLED: errors.cancelled, Outcome.TIMEOUT: errors.timed_out}
+        cls = ended.get(event.outcome)
+        if cls is not None:
+            return cls(event.message, resource_id=event.resource_id, status=event.resource_status)
+        if event.http_status == 404:
+            return errors.not_found.about(event.resource_id, event.request_id)
+        return DashScopeError(event.message)

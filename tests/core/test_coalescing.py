@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from airflow_provider_dashscope._coalescing import SharedRequests, shared_requests
+from airflow_provider_dashscope._http.coalescing import SharedRequests, shared_requests
 from airflow_provider_dashscope.exceptions import ThrottlingError
 
 

@@ -4,26 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_dashscope import _answers, _config, _protocol
+from airflow_provider_dashscope import _config
 from airflow_provider_dashscope.exceptions import (
     DashScopeConfigError,
 )
-from airflow_provider_dashscope.resources import fine_tunes
-
-KEY = "sk-SECRET-canary-1234"
-
-
-def make_config(**kwargs) -> _config.ClientConfig:
-    kwargs.setdefault("api_key", KEY)
-    return _config.build_config(source="connection 'ds'", key_field="its password field", **kwargs)
-
-
-
-
-def parse(status, headers, body, *, job_id=None):
-    """The protocol's parse of an answer to ``GET /fine-tunes/{job_id}`` (or to the list call without a job id)."""
-    request = fine_tunes.get_job_request(job_id) if job_id else _protocol.ApiRequest("GET", "/fine-tunes")
-    return _answers.parse_response(status, headers, body, request)
+from tests._client import KEY, make_config
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -54,7 +39,9 @@ def test_normalize_base_url_accepts_and_normalises(given_host: str, expected: st
 
 
 def test_normalize_base_url_takes_the_connection_port_when_the_url_has_none() -> None:
-    assert _config.normalize_base_url("dashscope.aliyuncs.com", port=8443) == "https://dashscope.aliyuncs.com:8443/api/v1"
+    assert (
+        _config.normalize_base_url("dashscope.aliyuncs.com", port=8443) == "https://dashscope.aliyuncs.com:8443/api/v1"
+    )
     assert _config.normalize_base_url("https://x.example.com:9443", port=8443) == "https://x.example.com:9443/api/v1"
 
 
@@ -231,5 +218,3 @@ def test_host_errors_name_the_connection_host_field() -> None:
 def test_retry_policy_refuses_nonsense(kwargs: dict) -> None:
     with pytest.raises(DashScopeConfigError):
         _config.RetryPolicy(**kwargs)
-
-

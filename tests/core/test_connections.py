@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from airflow_provider_dashscope._connections import (
+from airflow_provider_dashscope._connection_lookup import (
     closest,
     conn_type_of,
     db_conn_ids,

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from airflow_provider_dashscope._multipart import CHUNK_BYTES, MultipartUpload
+from airflow_provider_dashscope._http.multipart import CHUNK_BYTES, MultipartUpload
 from airflow_provider_dashscope.exceptions import TrainingFileError
 from tests._servers import Reply
 

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_dashscope import _answers, _config, _protocol
+from airflow_provider_dashscope import _config
+from airflow_provider_dashscope._http import api_request, api_response, retry
 from airflow_provider_dashscope.exceptions import (
     AuthenticationError,
     ConflictError,
@@ -24,31 +25,20 @@ from airflow_provider_dashscope.exceptions import (
     InvalidParameterError,
     InvalidResponseError,
     NotFoundError,
+    PermissionDeniedError,
     ServiceUnavailableError,
     ThrottlingError,
     UnsupportedOperationError,
 )
 from airflow_provider_dashscope.models import FineTuneJob, FineTuneJobLogs, FineTuneJobPage
 from airflow_provider_dashscope.resources import fine_tunes
-
-KEY = "sk-SECRET-canary-1234"
-
-
-def make_config(**kwargs) -> _config.ClientConfig:
-    kwargs.setdefault("api_key", KEY)
-    return _config.build_config(source="connection 'ds'", key_field="its password field", **kwargs)
-
-
-
-
-def parse(status, headers, body, *, job_id=None):
-    """The protocol's parse of an answer to ``GET /fine-tunes/{job_id}`` (or to the list call without a job id)."""
-    request = fine_tunes.get_job_request(job_id) if job_id else _protocol.ApiRequest("GET", "/fine-tunes")
-    return _answers.parse_response(status, headers, body, request)
+from tests._client import KEY, make_config, parse
 
 
 def test_headers_carry_bearer_key_accept_and_user_agent_without_workspace_or_content_type() -> None:
-    headers = _protocol.build_headers(make_config(), fine_tunes.get_job_request("ft-1"), "airflow-provider-dashscope/0.1.0")
+    headers = api_request.build_headers(
+        make_config(), fine_tunes.get_job_request("ft-1"), "airflow-provider-dashscope/0.1.0"
+    )
     assert headers == {
         "Authorization": f"Bearer {KEY}",
         "Accept": "application/json",
@@ -59,13 +49,12 @@ def test_headers_carry_bearer_key_accept_and_user_agent_without_workspace_or_con
 def test_headers_add_workspace_when_set_and_content_type_only_with_a_body() -> None:
     config = make_config(extra={"workspace": "llm-abc"})
     create = fine_tunes.create_job_request(model="m", training_file_ids=["f"])
-    headers = _protocol.build_headers(config, create, "ua")
+    headers = api_request.build_headers(config, create, "ua")
     assert headers["X-DashScope-WorkSpace"] == "llm-abc"
     assert headers["Content-Type"] == "application/json"
-    cancel_headers = _protocol.build_headers(config, fine_tunes.cancel_job_request("ft-1"), "ua")
+    cancel_headers = api_request.build_headers(config, fine_tunes.cancel_job_request("ft-1"), "ua")
     assert "Content-Type" not in cancel_headers
     assert cancel_headers["X-DashScope-WorkSpace"] == "llm-abc"
-
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -97,7 +86,7 @@ def test_success_request_id_falls_back_to_the_x_request_id_header() -> None:
             UnsupportedOperationError,
         ),
         (401, "InvalidApiKey", "Invalid API-key provided.", AuthenticationError),
-        (403, "AccessDenied", "Access denied.", AuthenticationError),
+        (403, "AccessDenied", "Access denied.", PermissionDeniedError),
         (404, "NotFound", "Not Found!", NotFoundError),
         (409, "Conflict", "Model instance xxxxx already exists, please specify a suffix", ConflictError),
         (429, "Throttling", "Too many fine-tune job in running, please retry later.", ThrottlingError),
@@ -116,7 +105,7 @@ def test_each_documented_error_row_maps_to_its_typed_error(status, code, message
     assert isinstance(err, DashScopeAPIError) and isinstance(err, DashScopeError)
     assert (err.status_code, err.code, err.message) == (status, code, message)
     assert err.request_id == "BE213CDD-8A5C-59EE-9A67-055EAB0CB59B"  # the body wins over the header
-    assert err.job_id == "ft-1"
+    assert (err.resource_id, err.resource_key) == ("ft-1", "job_id")
     text = str(err)
     for part in (f"HTTP {status}", code, message, "BE213CDD-8A5C-59EE-9A67-055EAB0CB59B", "ft-1"):
         assert part in text
@@ -202,7 +191,7 @@ def test_retry_after_as_http_date_is_parsed() -> None:
 )
 def test_parse_retry_after(value, expected) -> None:
     now = email.utils.parsedate_to_datetime("Wed, 21 Oct 2015 07:27:50 GMT").timestamp()
-    assert _answers.parse_retry_after(value, now=now) == expected
+    assert api_response.parse_retry_after(value, now=now) == expected
 
 
 def test_200_without_output_is_an_invalid_response() -> None:
@@ -256,7 +245,15 @@ def test_deeply_nested_json_does_not_crash_the_parser() -> None:
 
 
 def test_api_errors_survive_pickling_with_every_field() -> None:
-    err = ThrottlingError("slow", status_code=429, code="Throttling", request_id="r", retry_after=3.0, resource_id="ft-1", resource_key="job_id")
+    err = ThrottlingError(
+        "slow",
+        status_code=429,
+        code="Throttling",
+        request_id="r",
+        retry_after=3.0,
+        resource_id="ft-1",
+        resource_key="job_id",
+    )
     clone = pickle.loads(pickle.dumps(err))
     assert type(clone) is ThrottlingError
     assert (clone.status_code, clone.code, clone.message, clone.request_id, clone.retry_after, clone.job_id) == (
@@ -272,8 +269,8 @@ def test_api_errors_survive_pickling_with_every_field() -> None:
 
 def test_describe_failure_is_short_and_names_status_code_and_request_id() -> None:
     err = ServiceUnavailableError("busy", status_code=503, code="ServiceUnavailable", request_id="r-5")
-    assert _protocol.describe_failure(err) == "HTTP 503 ServiceUnavailable request_id=r-5"
-    assert _protocol.describe_failure(InternalServerError("x", status_code=500)) == "HTTP 500 request_id=unknown"
+    assert retry.describe_failure(err) == "HTTP 503 ServiceUnavailable request_id=r-5"
+    assert retry.describe_failure(InternalServerError("x", status_code=500)) == "HTTP 500 request_id=unknown"
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -283,31 +280,31 @@ POLICY = _config.RetryPolicy(max_attempts=4, base_delay=1.0, max_delay=30.0)
 
 
 def _api_error(status: int, retry_after: float | None = None) -> DashScopeAPIError:
-    return _answers.error_class(status, None)("x", status_code=status, retry_after=retry_after)
+    return api_response.error_class(status, None)("x", status_code=status, retry_after=retry_after)
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
 def test_retryable_statuses_are_retried(status: int) -> None:
     err = _api_error(status)
-    assert _protocol.is_transient(err)
-    assert _protocol.retry_delay(err, 1, POLICY, rand=lambda: 0.0) == 0.5
+    assert retry.is_transient(err)
+    assert retry.retry_delay(err, 1, POLICY, rand=lambda: 0.0) == 0.5
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409])
 def test_client_errors_are_never_retried(status: int) -> None:
     err = _api_error(status)
-    assert not _protocol.is_transient(err)
-    assert _protocol.retry_delay(err, 1, POLICY) is None
-    assert _protocol.retry_delay(err, 1, POLICY, idempotent=False) is None
+    assert not retry.is_transient(err)
+    assert retry.retry_delay(err, 1, POLICY) is None
+    assert retry.retry_delay(err, 1, POLICY, idempotent=False) is None
 
 
 def test_a_request_timeout_is_not_retried_for_a_create() -> None:
-    assert _protocol.retry_delay(_api_error(408), 1, POLICY, idempotent=False) is None
+    assert retry.retry_delay(_api_error(408), 1, POLICY, idempotent=False) is None
 
 
 def test_unsupported_operation_is_never_retried() -> None:
     err = UnsupportedOperationError("no", status_code=400, code="UnsupportedOperation")
-    assert _protocol.retry_delay(err, 1, POLICY) is None
+    assert retry.retry_delay(err, 1, POLICY) is None
 
 
 def test_transport_failures_are_retried_for_idempotent_requests() -> None:
@@ -316,12 +313,12 @@ def test_transport_failures_are_retried_for_idempotent_requests() -> None:
         DashScopeTimeoutError("read timeout"),
         DashScopeTransportError("reset"),
     ):
-        assert _protocol.retry_delay(err, 1, POLICY, rand=lambda: 0.0) == 0.5
+        assert retry.retry_delay(err, 1, POLICY, rand=lambda: 0.0) == 0.5
 
 
 def test_non_idempotent_create_is_retried_only_on_connect_failure_and_429() -> None:
-    assert _protocol.retry_delay(DashScopeTransportError("refused", connect_failed=True), 1, POLICY, idempotent=False)
-    assert _protocol.retry_delay(_api_error(429), 1, POLICY, idempotent=False)
+    assert retry.retry_delay(DashScopeTransportError("refused", connect_failed=True), 1, POLICY, idempotent=False)
+    assert retry.retry_delay(_api_error(429), 1, POLICY, idempotent=False)
     for err in (
         DashScopeTimeoutError("read timeout"),
         DashScopeTransportError("reset"),
@@ -331,35 +328,35 @@ def test_non_idempotent_create_is_retried_only_on_connect_failure_and_429() -> N
         _api_error(504),
         InvalidResponseError("bad", status_code=200),
     ):
-        assert _protocol.retry_delay(err, 1, POLICY, idempotent=False) is None, err
+        assert retry.retry_delay(err, 1, POLICY, idempotent=False) is None, err
 
 
 def test_invalid_2xx_response_is_retried_only_when_idempotent() -> None:
     err = InvalidResponseError("bad", status_code=200)
-    assert _protocol.is_transient(err) and not _protocol.is_transient(err, idempotent=False)
+    assert retry.is_transient(err) and not retry.is_transient(err, idempotent=False)
 
 
 def test_non_dashscope_errors_are_not_retried() -> None:
-    assert _protocol.retry_delay(RuntimeError("bug"), 1, POLICY) is None
-    assert _protocol.retry_delay(DashScopeConfigError("bad id"), 1, POLICY) is None
+    assert retry.retry_delay(RuntimeError("bug"), 1, POLICY) is None
+    assert retry.retry_delay(DashScopeConfigError("bad id"), 1, POLICY) is None
 
 
 def test_retry_budget_counts_the_first_attempt() -> None:
     err = _api_error(503)
-    assert [_protocol.retry_delay(err, attempt, POLICY) is not None for attempt in (1, 2, 3, 4, 5)] == [
+    assert [retry.retry_delay(err, attempt, POLICY) is not None for attempt in (1, 2, 3, 4, 5)] == [
         True,
         True,
         True,
         False,
         False,
     ]
-    assert _protocol.retry_delay(err, 1, _config.RetryPolicy(max_attempts=1)) is None
+    assert retry.retry_delay(err, 1, _config.RetryPolicy(max_attempts=1)) is None
 
 
 def test_backoff_doubles_and_is_capped() -> None:
     err = _api_error(503)
     policy = _config.RetryPolicy(max_attempts=20, base_delay=1.0, max_delay=10.0)
-    top = [_protocol.retry_delay(err, attempt, policy, rand=lambda: 1.0) for attempt in range(1, 8)]
+    top = [retry.retry_delay(err, attempt, policy, rand=lambda: 1.0) for attempt in range(1, 8)]
     assert top == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0, 10.0]
 
 
@@ -368,21 +365,21 @@ def test_jitter_stays_between_half_and_full_backoff(attempt: int) -> None:
     err = _api_error(500)
     policy = _config.RetryPolicy(max_attempts=10, base_delay=0.5, max_delay=5.0)
     backoff = min(5.0, 0.5 * 2 ** (attempt - 1))
-    low = _protocol.retry_delay(err, attempt, policy, rand=lambda: 0.0)
-    high = _protocol.retry_delay(err, attempt, policy, rand=lambda: 0.999999)
-    mid = _protocol.retry_delay(err, attempt, policy, rand=lambda: 0.5)
+    low = retry.retry_delay(err, attempt, policy, rand=lambda: 0.0)
+    high = retry.retry_delay(err, attempt, policy, rand=lambda: 0.999999)
+    mid = retry.retry_delay(err, attempt, policy, rand=lambda: 0.5)
     assert low == pytest.approx(backoff / 2)
     assert high == pytest.approx(backoff, rel=1e-5)
     assert low < mid < high
     for _ in range(50):  # the default random source stays inside the same bounds
-        assert backoff / 2 <= _protocol.retry_delay(err, attempt, policy) <= backoff
+        assert backoff / 2 <= retry.retry_delay(err, attempt, policy) <= backoff
 
 
 def test_retry_after_replaces_backoff_and_is_capped() -> None:
-    assert _protocol.retry_delay(_api_error(429, retry_after=7.0), 1, POLICY, rand=lambda: 0.0) == 7.0
-    assert _protocol.retry_delay(_api_error(503, retry_after=0.0), 3, POLICY, rand=lambda: 0.9) == 0.0
-    assert _protocol.retry_delay(_api_error(429, retry_after=3600.0), 1, POLICY) == 30.0
-    assert _protocol.retry_delay(_api_error(404, retry_after=1.0), 1, POLICY) is None
+    assert retry.retry_delay(_api_error(429, retry_after=7.0), 1, POLICY, rand=lambda: 0.0) == 7.0
+    assert retry.retry_delay(_api_error(503, retry_after=0.0), 3, POLICY, rand=lambda: 0.9) == 0.0
+    assert retry.retry_delay(_api_error(429, retry_after=3600.0), 1, POLICY) == 30.0
+    assert retry.retry_delay(_api_error(404, retry_after=1.0), 1, POLICY) is None
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_dashscope import _training_file as tf
+from airflow_provider_dashscope._checks import training_file as tf
 from airflow_provider_dashscope.exceptions import DashScopeConfigError, TrainingFileError
 
 GOOD = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
@@ -45,7 +45,7 @@ def test_windows_line_endings_and_a_last_line_without_newline_pass(tmp_path):
 @pytest.mark.parametrize(
     ("content", "line", "problem"),
     [
-        (lines(GOOD) + "{not json}\n", 2, r"line 2: is not valid JSON \(Expecting property name .* at column 2\)"),
+        (lines(GOOD) + "{not json}\n", 2, r"line 2: is not valid JSON \(Expecting property name .* at column 2 of 10, after '\{', before 'not json\}'\)"),
         (lines(GOOD) + "\n" + lines(GOOD), 2, r"line 2: is blank"),
         (lines(GOOD) + "\n", 2, r"line 2: is blank \(JSONL has no empty lines, not even at the end\)"),
         ("[1, 2]\n", 1, r"line 1: is a JSON array, not an object"),
@@ -80,17 +80,79 @@ def test_not_utf8_and_a_byte_order_mark_are_named(tmp_path):
         tf.inspect_file(write(tmp_path, b"\xef\xbb\xbf" + lines(GOOD).encode()))
 
 
-def test_lines_of_other_formats_only_need_to_be_objects_and_tool_calls_need_no_content(tmp_path):
+def test_tool_calls_need_no_content_and_chat_styles_mix(tmp_path):
     path = write(
         tmp_path,
         lines(
-            {"text": "continued pre-training sample"},
+            GOOD,
             {"messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]},
                           {"role": "assistant", "tool_calls": [{"id": "1"}]},
-                          {"role": "tool", "content": None}]},
+                          {"role": "tool", "content": None},
+                          {"role": "assistant", "content": "done"}]},
         ),
     )  # fmt: skip
     assert tf.inspect_file(path).records == 2
+
+
+def test_other_formats_pass_when_every_line_is_of_the_first_lines_format(tmp_path):
+    assert tf.inspect_file(write(tmp_path, lines({"text": "a"}, {"text": "b"}), "cpt.jsonl")).records == 2
+    preference = {"messages": [{"role": "user", "content": "q"}], "chosen": {"role": "assistant", "content": "a"},
+                  "rejected": {"role": "assistant", "content": "b"}}  # fmt: skip
+    assert tf.inspect_file(write(tmp_path, lines(preference, preference), "dpo.jsonl")).records == 2
+
+
+PROMPT = {"prompt": "What is Airflow?", "completion": "A workflow scheduler."}
+
+
+@pytest.mark.parametrize(
+    ("records", "line", "expected"),
+    [
+        ((GOOD, GOOD, PROMPT), 3, "line 3: is of the prompt/completion (prompt, completion) format, but line 1 is of "
+         "the chat (messages) format; the first line decides the file's format and every line must be of it"),
+        ((PROMPT, GOOD), 2, "line 2: is of the chat (messages) format, but line 1 is of the prompt/completion "
+         "(prompt, completion) format"),
+        (({"text": "a"}, GOOD), 2, "line 2: is of the chat (messages) format, but line 1 is of the text (text) format"),
+    ],
+    ids=["chat-then-prompt", "prompt-then-chat", "text-then-chat"],
+)  # fmt: skip
+def test_a_line_of_another_format_names_the_line_and_both_formats(tmp_path, records, line, expected):
+    with pytest.raises(TrainingFileError) as info:
+        tf.inspect_file(write(tmp_path, lines(*records)))
+    assert expected in str(info.value)
+    assert info.value.line_number == line
+
+
+ENDS_WITH_USER = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"},
+                               {"role": "user", "content": "and?"}]}  # fmt: skip
+NO_USER = {"messages": [{"role": "system", "content": "be brief"}, {"role": "assistant", "content": "hello"}]}
+
+
+def test_a_chat_sample_needs_a_user_turn_and_ends_with_the_assistant_unless_turned_off(tmp_path):
+    path = write(tmp_path, lines(GOOD, ENDS_WITH_USER))
+    with pytest.raises(TrainingFileError) as info:
+        tf.inspect_file(path)
+    assert "line 2: the chat sample ends with a 'user' turn, not an 'assistant' one" in str(info.value)
+    assert "check_chat_turns=False turns this check off" in str(info.value)
+    with pytest.raises(TrainingFileError, match=r"line 1: the chat sample has no 'user' turn \(roles: system, "):
+        tf.inspect_file(write(tmp_path, lines(NO_USER), "no_user.jsonl"))
+    assert tf.inspect_file(path, check_chat_turns=False).records == 2
+    assert tf.inspect_file(write(tmp_path, lines(NO_USER), "n.jsonl"), check_chat_turns=False).records == 1
+
+
+def test_a_json_error_gives_the_column_within_its_line_and_the_text_around_it(tmp_path):
+    broken = json.dumps(GOOD)[:-1]  # the closing brace is missing, at the end of the line
+    assert len(broken) > 90
+    with pytest.raises(TrainingFileError) as info:
+        tf.inspect_file(write(tmp_path, lines(GOOD) + broken + "\n" + lines(GOOD)))
+    text = str(info.value)
+    assert f"line 2: is not valid JSON (Expecting ',' delimiter at column {len(broken) + 1} of {len(broken)}, " in text
+    assert "after '…" + broken[-24:] + "')" in text
+    with pytest.raises(TrainingFileError) as info:
+        tf.inspect_file(write(tmp_path, '{"messages": [{"role" "user"}]}\n', "mid.jsonl"))
+    assert (
+        """(Expecting ':' delimiter at column 23 of 31, after '{"messages": [{"role" ', before '"user"}]}')"""
+        in str(info.value)
+    )
 
 
 def test_a_missing_file_a_directory_and_an_empty_file_are_refused(tmp_path):

@@ -118,7 +118,7 @@ def test_tasks_that_fail_at_once_say_why_name_the_skipped_retries_and_log_no_err
     assert API_KEY not in output
 
 
-def test_a_connection_id_with_a_typo_and_the_key_exported_works_and_says_what_it_used(emulator, run_dag):
+def test_with_the_key_exported_an_unknown_id_falls_back_and_a_typo_still_stops(emulator, run_dag):
     job_id = "ft-202611250900-e4e4"
     emulator.seed([{"job_id": job_id, "model": "qwen3-14b", "status": "SUCCEEDED", "usage": 4321}])
 
@@ -129,15 +129,21 @@ def test_a_connection_id_with_a_typo_and_the_key_exported_works_and_says_what_it
         DASHSCOPE_HTTP_BASE_URL=emulator.base_url,
     )
 
-    assert run.returncode == 0, run
-    assert run.states == {"wait": "success"}, run
-    assert run.times_logged("Connection 'dashscope_defualt' was not found") == 1, run
-    warnings = [line for line in run.output.splitlines() if "Connection 'dashscope_defualt' was not found" in line]
+    assert run.returncode == 1, run
+    assert run.states == {"wait": "success", "wait_with_conn_typo": "failed"}, run
+    assert run.times_logged("Connection 'team_b_account' was not found") == 1, run
+    warnings = [line for line in run.output.splitlines() if "Connection 'team_b_account' was not found" in line]
     assert "warning" in warnings[0].lower(), warnings
     assert (
-        "Connection 'dashscope_defualt' was not found (did you mean 'dashscope_default'?): using DASHSCOPE_API_KEY "
+        "Connection 'team_b_account' was not found: using DASHSCOPE_API_KEY "
         f"and DASHSCOPE_HTTP_BASE_URL ({emulator.base_url}) instead"
     ) in warnings[0]
+    # The typo stops although the key is set: the public host (or the emulator) never hears from it.
+    assert (
+        "connection 'dashscope_defualt' does not exist; did you mean 'dashscope_default'? It is a 'dashscope' "
+        "connection Airflow can see: set dashscope_conn_id='dashscope_default' (DASHSCOPE_API_KEY is set"
+    ) in run.output, run
+    assert "Connection 'dashscope_defualt' was not found" not in run.output, run
     # The sensor hands on what the operators hand on, typed.
     xcom = run.xcom["wait"]
     assert xcom["job_id"] == job_id
@@ -152,7 +158,7 @@ SUGGEST_FROM_DB = """
 import json
 from airflow.models.connection import Connection
 from airflow.utils.session import create_session
-from airflow_provider_dashscope._connections import similar_conn_id
+from airflow_provider_dashscope._connection_lookup import similar_conn_id
 
 with create_session() as session:
     session.add(Connection(conn_id="dashscope_prod", conn_type="dashscope", password="sk-db-SECRET-77"))

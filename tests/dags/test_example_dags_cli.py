@@ -120,8 +120,13 @@ def run_cli(env: dict[str, str], log_path: Path, *args: str) -> CliResult:
     """Run ``airflow <args>``; stdout and stderr go to ``log_path``. On timeout its process group is killed."""
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [str(AIRFLOW), *args], env=env, cwd=str(log_path.parent), stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            [str(AIRFLOW), *args],
+            env=env,
+            cwd=str(log_path.parent),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         try:
             returncode = process.wait(timeout=CLI_TIMEOUT)
@@ -213,8 +218,13 @@ def test_gate_dag_waits_for_the_job_and_deploys_its_result(emulator, clock, airf
     stop = start_clock_on_first_poll(emulator, clock, job_id)
     try:
         result = run_cli(
-            airflow_env, tmp_path / "dags-test.log",
-            "dags", "test", "dashscope_finetune_gate", "-c", json.dumps({"job_id": job_id}),
+            airflow_env,
+            tmp_path / "dags-test.log",
+            "dags",
+            "test",
+            "dashscope_finetune_gate",
+            "-c",
+            json.dumps({"job_id": job_id}),
         )
     finally:
         stop.set()
@@ -234,6 +244,9 @@ REPORT_JOBS = [
     ("r005", "qwen3-8b", "CANCELED", "2026-11-19 10:00:00", "2026-11-19 10:05:00", 300, None, None),
     ("x001", "qwen3-14b", "SUCCEEDED", "2026-11-20 08:00:00", "2026-11-20 09:00:00", 99_999, None, None),
     ("x002", "qwen3-8b", "SUCCEEDED", "2026-11-19 07:59:59", "2026-11-19 09:00:00", 88_888, None, None),
+    # the previous day, [2026-11-18 00:00, 2026-11-19 00:00) UTC (x002 too): compared with, never counted
+    ("p001", "qwen3-8b", "FAILED", "2026-11-18 09:00:00", "2026-11-18 09:10:00", None, "DataError", "x"),
+    ("p002", "qwen3-8b", "FAILED", "2026-11-18 10:00:00", "2026-11-18 10:10:00", None, "DataError", "y"),
 ]
 
 
@@ -249,17 +262,29 @@ def test_report_dag_writes_the_report_of_its_data_interval(emulator, airflow_env
             "pin": True,  # the report reads statuses as seeded, whatever the emulator's clock does
             "create_time": created,
         }
-        spec.update({k: v for k, v in (("end_time", ended), ("usage", usage), ("code", code), ("message", message))
-                     if v is not None})
+        spec.update(
+            {
+                k: v
+                for k, v in (("end_time", ended), ("usage", usage), ("code", code), ("message", message))
+                if v is not None
+            }
+        )
         specs.append(spec)
     emulator.seed(specs)
+    emulator.state.deployments.seed(
+        [{"model_name": "qwen3-14b-ft-202611190800-r001", "suffix": "faq", "status": "RUNNING"}]
+    )
     report_dir = tmp_path / "reports"
     airflow_env["DASHSCOPE_REPORT_DIR"] = str(report_dir)
+    conf = {"prices_per_1k_tokens": {"qwen3-14b": 0.04, "qwen3-8b": 1.5}, "currency": "USD"}
 
-    result = run_cli(airflow_env, tmp_path / "dags-test.log", "dags", "test", "dashscope_finetune_report", "2026-11-20")
+    result = run_cli(
+        airflow_env, tmp_path / "dags-test.log",
+        "dags", "test", "dashscope_finetune_report", "2026-11-20", "-c", json.dumps(conf),
+    )  # fmt: skip
 
     assert result.returncode == 0, result.tail
-    assert "5 job(s) created in the window (7 listed, 0 undated)" in result.output, result.tail
+    assert "5 job(s) created in the window (9 listed, 0 undated)" in result.output, result.tail
     csv_path = report_dir / "dashscope_finetune_report_20261119.csv"
     md_path = report_dir / "dashscope_finetune_report_20261119.md"
     assert sorted(p.name for p in report_dir.iterdir()) == [csv_path.name, md_path.name]
@@ -277,10 +302,31 @@ def test_report_dag_writes_the_report_of_its_data_interval(emulator, airflow_env
 
     markdown = md_path.read_text(encoding="utf-8")
     assert "- Window: 2026-11-19T00:00:00+00:00 (inclusive) to 2026-11-20T00:00:00+00:00 (exclusive)" in markdown
-    assert "- Jobs created in the window: 5\n" in markdown
-    assert "| RUNNING | 1 |\n| CANCELING | 0 |\n| SUCCEEDED | 2 |\n| FAILED | 1 |\n| CANCELED | 1 |\n" in markdown
-    assert "| qwen3-14b | 2 | 1 | 1000 |\n| qwen3-8b | 3 | 2 | 2800 |\n| Total | 5 | 3 | 3800 |\n" in markdown
-    assert "| (all) | 4 | 300 | 2100 | 5400 | 9900 |\n" in markdown
+    assert "- Jobs created in the window: 5\n- Jobs listed: 9;" in markdown
+    assert "- Tokens used: 3,800\n- Cost at the prices given: 4.24 USD\n- Models produced: 2\n" in markdown
+    # Only the statuses that occurred, in life-cycle order.
+    assert (
+        "| Status | Jobs |\n| --- | ---: |\n| RUNNING | 1 |\n| SUCCEEDED | 2 |\n| FAILED | 1 |\n| CANCELED | 1 |\n\n"
+        in markdown
+    )
+    assert (
+        "The previous period: 2026-11-18T00:00:00+00:00 to 2026-11-19T00:00:00+00:00, of the same length.\n\n"
+        "|  | This period | Previous period | Change |\n| --- | ---: | ---: | ---: |\n"
+        "| Jobs | 5 | 3 | +2 (+67%) |\n| Tokens | 3,800 | 88,888 | -85,088 (-96%) |\n| Failures | 1 | 2 | -1 (-50%) |\n"
+    ) in markdown
+    assert (
+        "| Base model | Jobs | Jobs with usage | Tokens | Cost (USD) |\n| --- | ---: | ---: | ---: | ---: |\n"
+        "| qwen3-14b | 2 | 1 | 1,000 | 0.04 |\n| qwen3-8b | 3 | 2 | 2,800 | 4.20 |\n| Total | 5 | 3 | 3,800 | 4.24 |\n"
+    ) in markdown
+    assert "It includes the time a job waited (PENDING, QUEUING) before it trained" in markdown
+    assert "| (all) | 4 | 5 min 00 s | 35 min | 1 h 30 min | 2 h 45 min |\n" in markdown
+    assert (
+        "| Job name | finetuned\\_output | Base model | Tokens | Deployed | Cost (USD) |\n"
+        "| --- | --- | --- | ---: | --- | ---: |\n"
+        "| ft-202611190800-r001 | qwen3-14b-ft-202611190800-r001 | qwen3-14b | 1,000 | yes: "
+        "qwen3-14b-ft-202611190800-r001-faq (RUNNING) | 0.04 |\n"
+        "| ft-202611190800-r003 | qwen3-8b-ft-202611190800-r003 | qwen3-8b | 2,500 | no | 3.75 |\n"
+    ) in markdown
     assert (
         "| ft-202611190800-r002 | qwen3-14b | FAILED | InvalidDataset | bad \\| row | 2026-11-19T04:10:00+00:00 |\n"
     ) in markdown

@@ -17,6 +17,7 @@ from airflow_provider_dashscope.exceptions import (
     DashScopeTransportError,
     InvalidParameterError,
     NotFoundError,
+    PermissionDeniedError,
     ServiceUnavailableError,
     UnsupportedOperationError,
 )
@@ -350,7 +351,7 @@ def test_404_is_never_retried(scripted_server, make_hook, sleeps) -> None:
     [
         (400, "InvalidParameter", InvalidParameterError),
         (401, "InvalidApiKey", AuthenticationError),
-        (403, "AccessDenied", AuthenticationError),
+        (403, "AccessDenied", PermissionDeniedError),
         (409, "Conflict", ConflictError),
     ],
 )
@@ -590,16 +591,30 @@ def test_a_connection_id_with_a_typo_asks_did_you_mean_without_a_chained_traceba
     assert info.value.__context__ is None and info.value.__cause__ is None
 
 
-def test_a_missing_connection_id_with_the_key_exported_says_what_it_uses_once(
+def test_a_connection_id_with_a_typo_stops_even_with_the_key_exported(
     scripted_server, dashscope_conn, monkeypatch, canary_key, log_lines, fresh_fallback_notes
 ) -> None:
     dashscope_conn("dashscope_default", host="http://127.0.0.1:8089")
     monkeypatch.setenv("DASHSCOPE_API_KEY", canary_key)
-    scripted_server.script("GET", f"/fine-tunes/{JOB_ID}", ok(JOB))
-    DashScopeHook("dashscope_defualt").config  # noqa: B018 - resolving it is the point
-    DashScopeHook("dashscope_defualt", max_retries=0).config  # noqa: B018 - a task's second hook: said once
+    with pytest.raises(DashScopeConfigError) as info:
+        DashScopeHook("dashscope_defualt").get_fine_tune_job(JOB_ID)
+    assert str(info.value) == (
+        "connection 'dashscope_defualt' does not exist; did you mean 'dashscope_default'? It is a 'dashscope' "
+        "connection Airflow can see: set dashscope_conn_id='dashscope_default' (DASHSCOPE_API_KEY is set, but a "
+        "typo is not a request for it)"
+    )
+    assert canary_key not in str(info.value)
+
+
+def test_a_missing_connection_id_with_no_close_match_and_the_key_exported_says_what_it_uses_once(
+    scripted_server, dashscope_conn, monkeypatch, canary_key, log_lines, fresh_fallback_notes
+) -> None:
+    dashscope_conn("dashscope_default", host="http://127.0.0.1:8089")
+    monkeypatch.setenv("DASHSCOPE_API_KEY", canary_key)
+    DashScopeHook("team_b_account").config  # noqa: B018 - resolving it is the point
+    DashScopeHook("team_b_account", max_retries=0).config  # noqa: B018 - a task's second hook: said once
     assert log_lines.lines("warning") == [
-        "Connection 'dashscope_defualt' was not found (did you mean 'dashscope_default'?): using DASHSCOPE_API_KEY "
+        "Connection 'team_b_account' was not found: using DASHSCOPE_API_KEY "
         "and https://dashscope-intl.aliyuncs.com/api/v1 instead"
     ]
     assert canary_key not in " ".join(log_lines.lines())

@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 
-from airflow_provider_dashscope import _async_transport as _aio
+from airflow_provider_dashscope._http import async_transport as _aio
 from airflow_provider_dashscope.exceptions import (
     DashScopeConfigError,
     DashScopeTransportError,

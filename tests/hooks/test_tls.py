@@ -17,7 +17,7 @@ import trustme
 
 from airflow_provider_dashscope.exceptions import DashScopeConfigError, DashScopeTLSError
 from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
-from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 from tests._servers import ScriptedServer, ok
 
 JOB_ID = "ft-202410291653-1c7f"

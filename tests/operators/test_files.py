@@ -108,6 +108,20 @@ def test_a_bad_file_fails_before_any_request(api, tmp_path):
     assert api.count() == 0
 
 
+def test_a_file_of_mixed_formats_fails_before_any_request_and_the_turn_rule_can_be_turned_off(api, tmp_path):
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(RECORD + '{"prompt": "What is Airflow?", "completion": "A scheduler."}\n')
+    with pytest.raises(TrainingFileError, match=r"mixed\.jsonl, line 2: is of the prompt/completion .* but line 1 "):
+        upload_op(str(mixed)).execute(make_context())
+    open_ended = tmp_path / "open.jsonl"
+    open_ended.write_text(RECORD + '{"messages": [{"role": "user", "content": "hi"}]}\n')
+    with pytest.raises(TrainingFileError, match=r"line 2: the chat sample ends with a 'user' turn"):
+        upload_op(str(open_ended)).execute(make_context())
+    assert api.count() == 0
+    api.script("POST", "/files", uploaded(name="open.jsonl"))
+    assert upload_op(str(open_ended), check_chat_turns=False).execute(make_context()) == "FILE-NEW"
+
+
 def test_a_templated_path_renders_from_params(api, train_file):
     api.script("POST", "/files", uploaded())
     op = upload_op("{{ params.training_file }}")

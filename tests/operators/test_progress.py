@@ -9,11 +9,11 @@ import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
 
 from airflow_provider_dashscope.emulator.testing import FakeClock
-from airflow_provider_dashscope.operators.dashscope import (
+from airflow_provider_dashscope.operators.fine_tunes import (
     DashScopeCreateFineTuneJobOperator,
     DashScopeFineTuneJobOperator,
 )
-from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
+from airflow_provider_dashscope.sensors.fine_tunes import DashScopeFineTuneJobSensor
 from tests._waiting import FakeTime, gets, make_context, seed
 
 LOGS = "/fine-tunes/{job_id}/logs"

@@ -29,6 +29,7 @@ HOOK_ATTEMPTS = 4  # max_retries=3 -> budget + 1 attempts
 TRIGGER_POLLS = 4  # max_consecutive_failures=4
 READ_TIMEOUT = 1.0  # the connection's "timeout" extra in these tests
 
+
 @dataclass(frozen=True)
 class Fault:
     """One row of the fault table."""

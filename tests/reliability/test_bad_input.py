@@ -1,4 +1,4 @@
-"""Every row of README's "Bad input" table, for the sensor and both operators, from one list (``BAD_INPUTS``).
+"""Every row of the "Bad input" table of docs/reference/errors.md, for the sensor and both operators, from one list (``BAD_INPUTS``).
 
 * A value known when the DAG is parsed (a literal ``job_id``, ``poll_interval``, ``timeout``) fails at construction,
   i.e. at parse: checked by constructing each operator inside a ``DAG`` and by parsing real DAG files with DagBag.
@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 
 from airflow_provider_dashscope.exceptions import DashScopeConfigError
-from airflow_provider_dashscope.operators.dashscope import (
+from airflow_provider_dashscope.operators.fine_tunes import (
     DashScopeCreateFineTuneJobOperator,
     DashScopeFineTuneJobOperator,
 )
-from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
+from airflow_provider_dashscope.sensors.fine_tunes import DashScopeFineTuneJobSensor
 
 from .conftest import KEY, REPO, conn_json
 
@@ -34,7 +34,7 @@ JOB_ID_HINT = "pass the id the create call returned"
 @dataclass(frozen=True)
 class BadInput:
     key: str
-    readme_row: str  #: the start of the README table row it belongs to
+    readme_row: str  #: the start of the row of the "Bad input" table (docs/reference/errors.md) it belongs to
     kind: str  #: "job_id" (literal at parse / templated at execute), "arg" (parse only), "conn" (execute only)
     value: Any = None  #: the bad job_id, or the operator kwargs for "arg"
     conn: dict[str, Any] = field(default_factory=dict)  #: for "conn": how to (mis)configure the connection
@@ -226,13 +226,15 @@ def rows(*kinds: str, targets: tuple[str, ...] = tuple(OPERATORS)) -> list:
     return params
 
 
-def test_every_readme_bad_input_row_is_tested():
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("## Bad input", 1)[1].split("\n## ", 1)[0]
+def test_every_documented_bad_input_row_is_tested():
+    page = (REPO / "docs" / "reference" / "errors.md").read_text()
+    section = page.split("## Bad input", 1)[1].split("\n## ", 1)[0]
     table_rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| Input")]
     assert len(table_rows) == 16, table_rows
     for line in table_rows:
-        assert any(line.startswith("| " + row.readme_row) for row in BAD_INPUTS), f"untested README row: {line}"
+        assert any(line.startswith("| " + row.readme_row) for row in BAD_INPUTS), (
+            f"untested row of docs/reference/errors.md: {line}"
+        )
     for row in BAD_INPUTS:
         assert any(line.startswith("| " + row.readme_row) for line in table_rows), row
 
@@ -389,7 +391,7 @@ def bad_file(tmp_path: Path, value: Any, monkeypatch: pytest.MonkeyPatch) -> str
         return str(tmp_path)
     path = tmp_path / "train.jsonl"
     if value == "too_large":
-        from airflow_provider_dashscope import _training_file
+        from airflow_provider_dashscope._checks import training_file as _training_file
 
         monkeypatch.setitem(_training_file.MAX_FILE_BYTES, "fine-tune", 64)  # the check is the same at 300 MiB
         value = b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n'

@@ -18,15 +18,15 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dashscope._async_transport import AsyncTransport
-from airflow_provider_dashscope._sync_transport import SyncTransport
+from airflow_provider_dashscope._http.async_transport import AsyncTransport
+from airflow_provider_dashscope._http.sync_transport import SyncTransport
 from airflow_provider_dashscope.emulator.testing import EmulatorThread
 from airflow_provider_dashscope.exceptions import DashScopeError, DashScopeTransportError
 from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
 from airflow_provider_dashscope.models import JobStatus
-from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
-from airflow_provider_dashscope.wait.events import WaitEvent
+from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 from airflow_provider_dashscope.wait.fine_tunes import FINE_TUNE_JOB
+from airflow_provider_dashscope.wait.outcomes import WaitEvent
 
 from ._faults import FAULTS, HOOK_ATTEMPTS, TRIGGER_POLLS, Fault
 from .conftest import (
@@ -358,7 +358,7 @@ RETRY_AFTER_FAULTS = [
 
 @pytest.mark.parametrize("fault", RETRY_AFTER_FAULTS)
 def test_the_worker_side_wait_honours_a_retry_after_without_stalling(fault: Fault, conn, monkeypatch):
-    from airflow_provider_dashscope.operators.dashscope import DashScopeFineTuneJobOperator
+    from airflow_provider_dashscope.operators.fine_tunes import DashScopeFineTuneJobOperator
 
     job_id = f"ft-worker-{fault.key}"
     expected = seed_job(conn, job_id)

@@ -1,7 +1,7 @@
 """Property-based: whatever a server (or anything between it and the worker) sends, parsing raises nothing but the
 provider's typed errors.
 
-Hypothesis feeds ``_answers.parse_response`` every HTTP status from 100 to 599 with arbitrary JSON (envelope-shaped or
+Hypothesis feeds ``api_response.parse_response`` every HTTP status from 100 to 599 with arbitrary JSON (envelope-shaped or
 not), arbitrary bytes and arbitrary ``x-request-id`` / ``Retry-After`` headers, then gives whatever ``output`` comes
 back to ``FineTuneJob.from_api`` (and the page and log models). The only exceptions allowed are ``DashScopeError``
 subclasses; what the wait does next with an error (``is_transient``, ``retry_delay``, ``str``, pickling across
@@ -17,7 +17,8 @@ import pickle
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_dashscope import _answers, _config, _protocol
+from airflow_provider_dashscope import _config
+from airflow_provider_dashscope._http import api_response, retry
 from airflow_provider_dashscope.exceptions import DashScopeError
 from airflow_provider_dashscope.models import FineTuneJob, FineTuneJobLogs, FineTuneJobPage
 from airflow_provider_dashscope.resources.fine_tunes import get_job_request
@@ -94,18 +95,18 @@ def wait_event(result):
 def check_error(error: DashScopeError) -> None:
     """What the retry loop, the trigger and Airflow do with an error must work too."""
     assert str(error)
-    _protocol.is_transient(error)
-    _protocol.is_transient(error, idempotent=False)
-    delay = _protocol.retry_delay(error, 1, POLICY)
+    retry.is_transient(error)
+    retry.is_transient(error, idempotent=False)
+    delay = retry.retry_delay(error, 1, POLICY)
     assert delay is None or (math.isfinite(delay) and 0 <= delay <= POLICY.max_delay)
-    _protocol.describe_failure(error)
+    retry.describe_failure(error)
     assert str(pickle.loads(pickle.dumps(error))) == str(error)
     json.dumps(wait_event(error).to_payload())
 
 
 def parse_everything(status: int, response_headers: dict, body: bytes) -> None:
     try:
-        output, request_id = _answers.parse_response(status, response_headers, body, get_job_request("ft-prop-1"))
+        output, request_id = api_response.parse_response(status, response_headers, body, get_job_request("ft-prop-1"))
     except DashScopeError as error:
         check_error(error)
         return

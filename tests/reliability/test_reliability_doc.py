@@ -1,6 +1,6 @@
 """docs/reliability.md lists exactly the rows the tests check: the fault table from ``_faults.FAULTS``, the
 bounded-responses table from ``_faults.BOUNDS``; a row is marked **bug** exactly when its tests are strict xfails.
-README's "Bad input" section links to the page."""
+The "Bad input" section of docs/reference/errors.md links to the page."""
 
 from __future__ import annotations
 
@@ -41,10 +41,10 @@ def test_the_bounded_responses_table_has_exactly_one_row_per_case():
     assert set(table_rows("Bounded responses")) == {bound.name for bound in BOUNDS}
 
 
-def test_readme_bad_input_section_links_to_the_page():
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("## Bad input", 1)[1].split("\n## ", 1)[0]
-    assert "(docs/reliability.md)" in section
+def test_the_bad_input_section_links_to_the_page():
+    page = (REPO / "docs" / "reference" / "errors.md").read_text()
+    section = page.split("## Bad input", 1)[1].split("\n## ", 1)[0]
+    assert "(../reliability.md)" in section
 
 
 def test_the_files_and_deployments_table_has_exactly_one_row_per_route_fault():

@@ -29,10 +29,10 @@ import pytest
 
 from airflow_provider_dashscope.exceptions import DashScopeError
 from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
-from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
-from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
-from airflow_provider_dashscope.wait.events import WaitEvent
+from airflow_provider_dashscope.sensors.fine_tunes import DashScopeFineTuneJobSensor
+from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 from airflow_provider_dashscope.wait.fine_tunes import FINE_TUNE_JOB
+from airflow_provider_dashscope.wait.outcomes import WaitEvent
 
 from ._faults import FAULTS
 from .conftest import (

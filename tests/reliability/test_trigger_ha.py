@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_dashscope._async_transport import open_session_count
+from airflow_provider_dashscope._http.async_transport import open_session_count
 from airflow_provider_dashscope.emulator.testing import EmulatorThread
-from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 
 from .conftest import GET_JOB, KEY, assert_no_key, seed_job
 

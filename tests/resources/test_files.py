@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from airflow_provider_dashscope import _answers, _config, _protocol
-from airflow_provider_dashscope._training_file import LocalFile
+from airflow_provider_dashscope import _config
+from airflow_provider_dashscope._checks.training_file import LocalFile
+from airflow_provider_dashscope._http import api_request, api_response, retry
 from airflow_provider_dashscope.exceptions import (
     DashScopeConfigError,
     FileUploadError,
@@ -21,8 +22,8 @@ CONFIG = _config.build_config(api_key="sk-x", source="connection 'ds'", key_fiel
 FILE_ID = files.EXAMPLE_FILE_ID
 
 
-def answer(request: _protocol.ApiRequest, status: int, body: dict) -> tuple:
-    return _answers.parse_response(status, {}, json.dumps(body).encode(), request)
+def answer(request: api_request.ApiRequest, status: int, body: dict) -> tuple:
+    return api_response.parse_response(status, {}, json.dumps(body).encode(), request)
 
 
 def test_file_requests_use_the_data_envelope_and_name_the_file():
@@ -64,7 +65,7 @@ def test_an_upload_request_streams_one_checked_file_and_is_not_idempotent(tmp_pa
     assert (request.method, request.path, request.envelope, request.idempotent) == ("POST", "/files", "data", False)
     assert request.body is None and request.stream is not None
     assert request.about == " (file_name=train.jsonl)"
-    headers = _protocol.build_headers(CONFIG, request, "ua")
+    headers = api_request.build_headers(CONFIG, request, "ua")
     assert headers["Content-Type"] == request.stream.content_type
     assert headers["Content-Type"].startswith("multipart/form-data; boundary=")
     with pytest.raises(DashScopeConfigError, match="description must be a string or None, got int"):
@@ -102,7 +103,7 @@ def test_a_file_listed_in_failed_uploads_is_an_error_with_its_code_and_message()
         "Upload of train.jsonl was refused: BadRequest.TooLarge: Out of space, <839> B of <1024> B storage space "
         "has been used. (request_id=r-2)"
     )
-    assert not _protocol.is_transient(error, idempotent=False)  # a quota does not go away by retrying
+    assert not retry.is_transient(error, idempotent=False)  # a quota does not go away by retrying
 
 
 @pytest.mark.parametrize(

@@ -6,27 +6,13 @@ import json
 
 import pytest
 
-from airflow_provider_dashscope import _answers, _config, _protocol
+from airflow_provider_dashscope._http import api_request
 from airflow_provider_dashscope.exceptions import (
     DashScopeConfigError,
     DashScopeError,
 )
 from airflow_provider_dashscope.resources import fine_tunes
-
-KEY = "sk-SECRET-canary-1234"
-
-
-def make_config(**kwargs) -> _config.ClientConfig:
-    kwargs.setdefault("api_key", KEY)
-    return _config.build_config(source="connection 'ds'", key_field="its password field", **kwargs)
-
-
-
-
-def parse(status, headers, body, *, job_id=None):
-    """The protocol's parse of an answer to ``GET /fine-tunes/{job_id}`` (or to the list call without a job id)."""
-    request = fine_tunes.get_job_request(job_id) if job_id else _protocol.ApiRequest("GET", "/fine-tunes")
-    return _answers.parse_response(status, headers, body, request)
+from tests._client import make_config
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -84,7 +70,7 @@ def test_c1_control_and_format_characters_in_job_id_are_refused(bad: str) -> Non
         fine_tunes.validate_job_id(bad)
 
 
-@pytest.mark.parametrize("good", ["ft-202410291653-1c7f", "f" * _protocol.MAX_ID_LENGTH, "ft_1.2-3", "..."])
+@pytest.mark.parametrize("good", ["ft-202410291653-1c7f", "f" * api_request.MAX_ID_LENGTH, "ft_1.2-3", "..."])
 def test_valid_job_id_passes_unchanged(good: str) -> None:
     assert fine_tunes.validate_job_id(good) == good
 
@@ -108,7 +94,12 @@ def test_job_id_is_url_quoted_in_the_path(job_id: str, path: str) -> None:
 
 @pytest.mark.parametrize(
     "builder",
-    [fine_tunes.get_job_request, fine_tunes.cancel_job_request, fine_tunes.delete_job_request, fine_tunes.job_logs_request],
+    [
+        fine_tunes.get_job_request,
+        fine_tunes.cancel_job_request,
+        fine_tunes.delete_job_request,
+        fine_tunes.job_logs_request,
+    ],
 )
 def test_every_job_request_builder_validates_the_job_id(builder) -> None:
     with pytest.raises(DashScopeConfigError, match="deployments"):
@@ -132,7 +123,11 @@ def test_list_jobs_request_defaults_and_model_filter() -> None:
     assert (request.method, request.path, request.body) == ("GET", "/fine-tunes", None)
     assert request.params == {"page_no": 1, "page_size": 10}
     assert request.idempotent is True
-    assert fine_tunes.list_jobs_request(3, 100, "qwen3-14b").params == {"page_no": 3, "page_size": 100, "model": "qwen3-14b"}
+    assert fine_tunes.list_jobs_request(3, 100, "qwen3-14b").params == {
+        "page_no": 3,
+        "page_size": 100,
+        "model": "qwen3-14b",
+    }
 
 
 @pytest.mark.parametrize(
@@ -166,7 +161,7 @@ def test_create_job_request_body_and_not_idempotent() -> None:
         "job_name": "my-job",
         "model_name": "my-model",
     }
-    assert json.loads(_protocol.encode_body(request)) == request.body
+    assert json.loads(api_request.encode_body(request)) == request.body
 
 
 def test_create_job_request_minimal_body() -> None:
@@ -201,7 +196,7 @@ def test_cancel_and_delete_requests() -> None:
     cancel = fine_tunes.cancel_job_request("ft-1")
     assert (cancel.method, cancel.path, cancel.body, cancel.params) == ("POST", "/fine-tunes/ft-1/cancel", None, None)
     assert cancel.idempotent is True
-    assert _protocol.encode_body(cancel) is None
+    assert api_request.encode_body(cancel) is None
     delete = fine_tunes.delete_job_request("ft-1")
     assert (delete.method, delete.path, delete.body) == ("DELETE", "/fine-tunes/ft-1", None)
     assert delete.idempotent is True
@@ -216,5 +211,3 @@ def test_logs_request_params_and_bounds() -> None:
     for offset, line in [(-1, 10), (0, 0), (0, 1001), (0, "10")]:
         with pytest.raises(DashScopeConfigError):
             fine_tunes.job_logs_request("ft-1", offset, line)
-
-

@@ -69,6 +69,22 @@ def wait_for(
         time.sleep(interval)
 
 
+class Budget:
+    """The time a stack test's run may take from its trigger: ``budget.remaining(cap)`` is the time left (at most
+    ``cap``) for the next wait, and raises :class:`StackTimeout` naming ``what`` once it is spent."""
+
+    def __init__(self, seconds: float, what: str) -> None:
+        self.seconds = seconds
+        self.what = what
+        self.end = time.monotonic() + seconds
+
+    def remaining(self, cap: float) -> float:
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise StackTimeout(f"{self.what} did not finish within {self.seconds:.0f} s of the trigger")
+        return min(cap, left)
+
+
 def wait_quietly(predicate: Callable[[], bool], timeout: float, interval: float = 0.2) -> bool:
     deadline = time.monotonic() + timeout
     while True:

@@ -18,7 +18,7 @@ import pytest
 
 from airflow_provider_dashscope.emulator import EmulatorThread
 from tests.stack._emulated import OffsetClock, RecordingState, recording_emulator
-from tests.stack._procs import StackTimeout, Timeline, http_ok, wait_for
+from tests.stack._procs import Budget, Timeline, http_ok, wait_for
 from tests.stack._stackrun import AirflowStack, airflow_stack, connection_env, reported
 
 AIRFLOW_MAJOR = int(str(airflow.__version__).split(".", 1)[0])
@@ -80,13 +80,7 @@ def _run(stack: AirflowStack, emulator: EmulatorThread, stack_key: str, tl: Time
 
     stack.cli("dags", "trigger", PIPELINE, "-r", RUN_ID)
     t_trigger = tl.mark("pipeline triggered")
-    budget_end = time.monotonic() + RUN_BUDGET
-
-    def remaining(cap: float) -> float:
-        left = budget_end - time.monotonic()
-        if left <= 0:
-            raise StackTimeout(f"the pipeline did not finish within {RUN_BUDGET:.0f} s of the trigger")
-        return min(cap, left)
+    remaining = Budget(RUN_BUDGET, "the pipeline").remaining
 
     def not_broken() -> None:
         stack.check_running("api-server", "scheduler", "dag-processor", "triggerer")
@@ -107,7 +101,7 @@ def _run(stack: AirflowStack, emulator: EmulatorThread, stack_key: str, tl: Time
         tl.mark(f"{task_id} deferred and polled by the triggerer")
 
     waited_in_the_triggerer(
-        "train", "airflow_provider_dashscope.triggers.dashscope.DashScopeFineTuneJobTrigger", "/fine-tunes/{job_id}"
+        "train", "airflow_provider_dashscope.triggers.fine_tunes.DashScopeFineTuneJobTrigger", "/fine-tunes/{job_id}"
     )
     (file_id,) = state.files.names()
     (job_id,) = state.job_ids()

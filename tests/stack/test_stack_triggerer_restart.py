@@ -19,7 +19,7 @@ import pytest
 
 from airflow_provider_dashscope.emulator import EmulatorThread
 from tests.stack._emulated import OffsetClock, RecordingState, recording_emulator
-from tests.stack._procs import StackTimeout, Timeline, http_ok, wait_for
+from tests.stack._procs import Budget, Timeline, http_ok, wait_for
 from tests.stack._stackrun import AirflowStack, airflow_stack, connection_env, reported
 
 AIRFLOW_MAJOR = int(str(airflow.__version__).split(".", 1)[0])
@@ -125,13 +125,7 @@ def _run_scenario(stack: AirflowStack, emulator: EmulatorThread, stack_key: str,
     tl.mark("triggering the DAG run (CLI)")
     stack.cli("dags", "trigger", DAG_ID, "-r", RUN_ID, "-c", json.dumps({"job_id": job_id}))
     t_trigger = tl.mark("DAG run triggered")
-    budget_end = time.monotonic() + RUN_BUDGET
-
-    def remaining(cap: float) -> float:
-        left = budget_end - time.monotonic()
-        if left <= 0:
-            raise StackTimeout(f"the run did not finish within {RUN_BUDGET:.0f} s of the trigger")
-        return min(cap, left)
+    remaining = Budget(RUN_BUDGET, "the run").remaining
 
     wait_for(
         lambda: sensor_state() == "deferred",
@@ -149,7 +143,7 @@ def _run_scenario(stack: AirflowStack, emulator: EmulatorThread, stack_key: str,
         what="the trigger to be assigned to the triggerer",
         on_poll=check_not_broken,
     )
-    assert trigger_1[1] == "airflow_provider_dashscope.triggers.dashscope.DashScopeFineTuneJobTrigger", trigger_1
+    assert trigger_1[1] == "airflow_provider_dashscope.triggers.fine_tunes.DashScopeFineTuneJobTrigger", trigger_1
     window_a = time.monotonic()
     wait_for(
         lambda: len(gets(since=window_a)) >= 2,

@@ -13,9 +13,9 @@ import random
 
 import pytest
 
-from airflow_provider_dashscope._coalescing import shared_requests
+from airflow_provider_dashscope._http.coalescing import shared_requests
 from airflow_provider_dashscope.emulator.testing import FakeClock
-from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 from airflow_provider_dashscope.wait.machine import JITTER
 from tests._waiting import API_KEY, GET_JOB, VirtualTime, gets, seed
 
@@ -212,7 +212,7 @@ async def test_waits_started_together_poll_through_one_hook_per_connection(emu, 
 
 async def test_a_wait_started_a_minute_later_gets_a_new_hook_and_so_a_changed_connection():
     from airflow_provider_dashscope.hooks.dashscope import CONFIG_CACHE_SECONDS
-    from airflow_provider_dashscope.triggers.dashscope import _poll_hook
+    from airflow_provider_dashscope.triggers.base import _poll_hook
 
     first = _poll_hook("dashscope_default", now=1000.0)
     assert _poll_hook("dashscope_default", now=1000.0 + CONFIG_CACHE_SECONDS - 1) is first

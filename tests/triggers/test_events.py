@@ -178,7 +178,13 @@ async def test_statuses_model_and_name_prefix_filter_the_reports(vt_emu, kwargs,
     emu.seed(
         [
             {"job_id": "ft-a", "model": "qwen3-14b", "running_seconds": 10},
-            {"job_id": "ft-b", "model": "qwen3-14b", "running_seconds": 10, "outcome": "FAILED", "job_name": "nightly-b"},
+            {
+                "job_id": "ft-b",
+                "model": "qwen3-14b",
+                "running_seconds": 10,
+                "outcome": "FAILED",
+                "job_name": "nightly-b",
+            },
             {"job_id": "ft-c", "model": "qwen3-8b", "running_seconds": 10},
         ]
     )
@@ -287,13 +293,17 @@ async def test_watchers_with_other_filters_on_one_asset_keep_their_own_cursors(v
     emu, vt = vt_emu
     store = FakeStateStore()
     emu.seed({"job_id": "ft-x", "model": "qwen3-14b", "running_seconds": 50, "outcome": "FAILED"})
-    await vt.run(
-        [
-            watch(vt, watcher(vt, store), 100),
-            watch(vt, watcher(vt, store, statuses=["FAILED"]), 100),
-        ]
-    )
-    assert len(store.values) == 2
+    events: list[dict] = []
+
+    async def collect(trigger: DashScopeFineTuneJobEventTrigger) -> None:
+        async for event in trigger.run():
+            events.append(event.payload)
+
+    # One virtual-time run for both watchers (two nested runs would each move the shared clock).
+    watchers = [watcher(vt, store), watcher(vt, store, statuses=["FAILED"])]
+    await vt.run([collect(w) for w in watchers], until=vt.now + 100)
+    assert len(store.values) == 2  # a cursor per watcher
+    assert [event["status"] for event in events] == ["FAILED"]  # only the FAILED watcher reports the job
 
 
 async def test_an_unreadable_store_starts_afresh_with_a_warning(vt_emu, logs):

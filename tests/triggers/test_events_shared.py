@@ -117,7 +117,9 @@ async def run_shared(
         await vt.run(
             [run(i, t) for i, t in enumerate(watchers)],
             until=vt.now + seconds,
-            sleepers=lambda: outstanding.sleepers_needed() + sum(1 for i in join_late if i not in outstanding.subscribers),
+            sleepers=lambda: (
+                outstanding.sleepers_needed() + sum(1 for i in join_late if i not in outstanding.subscribers)
+            ),
             idle=outstanding.idle,
         )
     finally:

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from airflow_provider_dashscope.emulator.testing import FakeClock
-from airflow_provider_dashscope.triggers.dashscope import DashScopeFineTuneJobTrigger
+from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 from tests._waiting import GET_JOB, VirtualTime, gets, seed
 
 LOGS = "/fine-tunes/{job_id}/logs"
@@ -69,7 +69,9 @@ async def test_progress_lines_while_running_then_one_summary_on_success(vt_emu, 
     )
 
 
-async def test_a_wait_that_saw_the_job_pending_reads_its_log_from_the_start_without_a_probe(vt_emu, logs, every_3_polls):
+async def test_a_wait_that_saw_the_job_pending_reads_its_log_from_the_start_without_a_probe(
+    vt_emu, logs, every_3_polls
+):
     emu, vt = vt_emu
     seed(emu, "ft-from-start", pending_seconds=25, running_seconds=120, hyper_parameters={"n_epochs": 3})
     events = await run_one(vt, DashScopeFineTuneJobTrigger(job_id="ft-from-start", poll_interval=10))

@@ -22,9 +22,9 @@ from airflow_provider_dashscope.wait.deployments import (
     NEVER_RUNNING,
     RESULT_KEYS,
 )
-from airflow_provider_dashscope.wait.events import Outcome, WaitEvent
 from airflow_provider_dashscope.wait.fine_tunes import FINE_TUNE_JOB
 from airflow_provider_dashscope.wait.machine import Poll, Sleep, WaitMachine
+from airflow_provider_dashscope.wait.outcomes import Outcome, WaitEvent
 
 NAME = "qwen3-14b-ft-202410291653-1c7f"
 T0 = 1_000_000.0

@@ -10,9 +10,9 @@ import pytest
 from airflow_provider_dashscope.exceptions import ServiceUnavailableError
 from airflow_provider_dashscope.models import FineTuneJob
 from airflow_provider_dashscope.wait.drivers import run_async, run_sync
-from airflow_provider_dashscope.wait.events import Outcome
 from airflow_provider_dashscope.wait.fine_tunes import FINE_TUNE_JOB
 from airflow_provider_dashscope.wait.machine import WaitMachine
+from airflow_provider_dashscope.wait.outcomes import Outcome
 
 JOB_ID = "ft-202410291653-1c7f"
 T0 = 1_000_000.0

@@ -8,7 +8,7 @@ import pickle
 import pytest
 
 from airflow_provider_dashscope.exceptions import DashScopeError
-from airflow_provider_dashscope.wait.events import JOB_EVENT_KEYS, EventKeys, Outcome, WaitEvent
+from airflow_provider_dashscope.wait.outcomes import JOB_EVENT_KEYS, EventKeys, Outcome, WaitEvent
 
 #: An event exactly as release 0.1.0's trigger fired it (a task deferred before an upgrade completes with it).
 EVENT_FROM_0_1_0 = {
@@ -59,8 +59,15 @@ def test_other_resources_name_their_keys_themselves() -> None:
     keys = EventKeys("deployed_model", "deployment_status", "deployment")
     event = WaitEvent(Outcome.SUCCESS, "qwen3-14b-ft", "serving", resource_status="RUNNING", resource={"capacity": 2})
     payload = event.to_payload(keys)
-    assert set(payload) == {"status", "deployed_model", "deployment_status", "message", "deployment", "http_status",
-                            "request_id"}
+    assert set(payload) == {
+        "status",
+        "deployed_model",
+        "deployment_status",
+        "message",
+        "deployment",
+        "http_status",
+        "request_id",
+    }
     assert WaitEvent.from_payload(payload, keys) == event
     assert EventKeys("job_id", "job_status", "job") == JOB_EVENT_KEYS
 
@@ -70,7 +77,10 @@ def test_other_resources_name_their_keys_themselves() -> None:
     [
         (None, r"expected a trigger event dict, got None"),
         ("success", r"expected a trigger event dict, got 'success'"),
-        ({"status": "paused", "job_id": "ft-x"}, r"unknown status 'paused' \(expected one of cancelled, error, failed, "),
+        (
+            {"status": "paused", "job_id": "ft-x"},
+            r"unknown status 'paused' \(expected one of cancelled, error, failed, ",
+        ),
         ({"job_id": "ft-x"}, r"unknown status None"),
         ({"status": "success"}, r"without a job_id"),
         ({"status": "success", "job_id": 7}, r"without a job_id"),

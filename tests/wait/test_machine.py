@@ -19,9 +19,9 @@ from airflow_provider_dashscope.exceptions import (
     ThrottlingError,
 )
 from airflow_provider_dashscope.models import FineTuneJob
-from airflow_provider_dashscope.wait.events import Outcome
 from airflow_provider_dashscope.wait.fine_tunes import FINE_TUNE_JOB
 from airflow_provider_dashscope.wait.machine import JITTER, Done, Poll, Sleep, WaitMachine
+from airflow_provider_dashscope.wait.outcomes import Outcome
 
 JOB_ID = "ft-202410291653-1c7f"
 T0 = 1_000_000.0

@@ -11,10 +11,11 @@ import pytest
 from airflow_provider_dashscope.exceptions import ServiceUnavailableError
 from airflow_provider_dashscope.models import FineTuneJob
 from airflow_provider_dashscope.wait.drivers import run_async, run_sync
-from airflow_provider_dashscope.wait.events import Outcome
 from airflow_provider_dashscope.wait.fine_tunes import FINE_TUNE_JOB
 from airflow_provider_dashscope.wait.machine import Done, FetchLogs, Poll, Sleep, WaitMachine
-from airflow_provider_dashscope.wait.training import LogSlice, TrainingProgress
+from airflow_provider_dashscope.wait.outcomes import Outcome
+from airflow_provider_dashscope.wait.progress import TrainingProgress
+from airflow_provider_dashscope.wait.training_log import LogSlice
 
 JOB_ID = "ft-202410291653-1c7f"
 T0 = 1_000_000.0
@@ -221,6 +222,8 @@ def test_run_async_reads_the_log_the_same_way():
 
 def test_a_driver_without_fetch_logs_turns_progress_off_and_still_ends_the_wait(caplog):
     script = Script(["RUNNING", "RUNNING", "SUCCEEDED"], LINES)
-    event = run_sync(machine(every_polls=1), script.fetch, logging.getLogger("t"), clock=script.clock, sleep=script.sleep)
+    event = run_sync(
+        machine(every_polls=1), script.fetch, logging.getLogger("t"), clock=script.clock, sleep=script.sleep
+    )
     assert event.outcome is Outcome.SUCCESS
     assert any("no progress lines for this wait" in r.getMessage() for r in caplog.records)

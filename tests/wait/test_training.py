@@ -7,21 +7,13 @@ import random
 
 import pytest
 
+from airflow_provider_dashscope._settings import every_polls_setting
 from airflow_provider_dashscope.exceptions import NotFoundError, ServiceUnavailableError
 from airflow_provider_dashscope.models import FineTuneJob
-from airflow_provider_dashscope.wait.events import Outcome
 from airflow_provider_dashscope.wait.machine import FetchLogs
-from airflow_provider_dashscope.wait.training import (
-    READ_LINES,
-    TAIL_LINES,
-    LogSlice,
-    TrainingProgress,
-    TrainingRecord,
-    every_polls_setting,
-    format_duration,
-    n_epochs_of,
-    parse_line,
-)
+from airflow_provider_dashscope.wait.outcomes import Outcome
+from airflow_provider_dashscope.wait.progress import READ_LINES, TAIL_LINES, TrainingProgress, format_duration
+from airflow_provider_dashscope.wait.training_log import LogSlice, TrainingRecord, n_epochs_of, parse_line
 
 JOB_ID = "ft-202410291653-1c7f"
 T0 = 1_000_000.0
@@ -30,6 +22,7 @@ T0 = 1_000_000.0
 def last_poll() -> float:
     """A random source that puts a tracker's first read at the last poll it may come at (``every_polls``)."""
     return 0.999
+
 
 #: Lines as the API's own example and the emulator write them.
 LOG = [
@@ -60,7 +53,10 @@ def messages(lines) -> list[str]:
     ("text", "record"),
     [
         (LOG[2], TrainingRecord(epoch=0.5, step=10, loss=2.55, learning_rate=1e-05)),
-        ("{'loss': 1.23, 'learning_rate': 1e-05, 'epoch': 0.5}", TrainingRecord(epoch=0.5, loss=1.23, learning_rate=1e-5)),
+        (
+            "{'loss': 1.23, 'learning_rate': 1e-05, 'epoch': 0.5}",
+            TrainingRecord(epoch=0.5, loss=1.23, learning_rate=1e-5),
+        ),
         (LOG[4], TrainingRecord(epoch=3.0, train_runtime=216.3999)),
         (LOG[5], TrainingRecord(tokens=279808)),
         (LOG[6], TrainingRecord(tokens=279808)),

@@ -67,7 +67,11 @@ def test_jobs_are_reported_in_the_order_they_ended():
     cursor = step(WatchCursor(), look(job(1, "RUNNING")), SUCCEEDED).cursor
     quick = job(3)
     slow = FineTuneJob(
-        job_id="ft-0001", status="SUCCEEDED", model="qwen3-14b", create_time=BASE.add(minutes=1), end_time=BASE.add(hours=5)
+        job_id="ft-0001",
+        status="SUCCEEDED",
+        model="qwen3-14b",
+        create_time=BASE.add(minutes=1),
+        end_time=BASE.add(hours=5),
     )
     assert ids(step(cursor, look(slow, quick), SUCCEEDED).report) == ["ft-0003", "ft-0001"]
 
@@ -153,7 +157,9 @@ def test_each_filter_on_a_connection_has_its_own_store_key():
         store_key("dashscope_default", JobFilter(frozenset({"SUCCEEDED", "FAILED"}))),
     }
     assert len(keys) == 4
-    assert store_key("dashscope_default", SUCCEEDED) == store_key("dashscope_default", JobFilter(frozenset({"SUCCEEDED"})))
+    assert store_key("dashscope_default", SUCCEEDED) == store_key(
+        "dashscope_default", JobFilter(frozenset({"SUCCEEDED"}))
+    )
 
 
 def test_the_event_payload_is_the_jobs_summary_as_json():

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 from airflow.providers.common.compat.sdk import DAG, Param, task
 
-from airflow_provider_dashscope.operators.dashscope import DashScopeFineTuneJobOperator
-from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
+from airflow_provider_dashscope.operators.fine_tunes import DashScopeFineTuneJobOperator
+from airflow_provider_dashscope.sensors.fine_tunes import DashScopeFineTuneJobSensor
 
 POLL_INTERVAL = float(os.environ.get("DASHSCOPE_TEST_POLL_INTERVAL", "0.5"))
 START = datetime(2026, 1, 1)
@@ -67,7 +67,8 @@ with DAG(
     look_up.override(task_id="look_up_long_unresolvable_host")("dashscope_dns_long", "ft-202411251000-dns1")
 
 
-# The same typo, with DASHSCOPE_API_KEY exported: the task works, and says which connection it did not find.
+# With DASHSCOPE_API_KEY exported: an id with no close connection falls back to the key (and says so); the typo
+# still stops, before any request.
 with DAG(
     dag_id="dashscope_day_one_env_key",
     schedule=None,
@@ -78,7 +79,15 @@ with DAG(
     DashScopeFineTuneJobSensor(
         task_id="wait",
         job_id="{{ params.job_id }}",
+        dashscope_conn_id="team_b_account",
+        deferrable=True,
+        poll_interval=POLL_INTERVAL,
+    )
+    DashScopeFineTuneJobSensor(
+        task_id="wait_with_conn_typo",
+        job_id="{{ params.job_id }}",
         dashscope_conn_id="dashscope_defualt",
         deferrable=True,
         poll_interval=POLL_INTERVAL,
+        retries=0,
     )

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 from airflow.providers.common.compat.sdk import DAG, Param, task
 
-from airflow_provider_dashscope.operators.dashscope import DashScopeCreateFineTuneJobOperator
-from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
+from airflow_provider_dashscope.operators.fine_tunes import DashScopeCreateFineTuneJobOperator
+from airflow_provider_dashscope.sensors.fine_tunes import DashScopeFineTuneJobSensor
 
 POLL_INTERVAL = float(os.environ.get("DASHSCOPE_TEST_POLL_INTERVAL", "0.5"))
 START = datetime(2026, 1, 1)

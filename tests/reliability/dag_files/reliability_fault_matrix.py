@@ -15,7 +15,7 @@ from pathlib import Path
 
 from airflow.providers.common.compat.sdk import DAG
 
-from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
+from airflow_provider_dashscope.sensors.fine_tunes import DashScopeFineTuneJobSensor
 
 SPEC = os.environ.get("RELIABILITY_DAG_SPEC")
 

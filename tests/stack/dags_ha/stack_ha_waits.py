@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from airflow.providers.common.compat.sdk import DAG
 
-from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
+from airflow_provider_dashscope.sensors.fine_tunes import DashScopeFineTuneJobSensor
 
 WAITS = int(os.environ.get("DASHSCOPE_STACK_WAITS", "16"))
 JOB_IDS = [f"ft-stack-ha-{i:02d}" for i in range(WAITS)]

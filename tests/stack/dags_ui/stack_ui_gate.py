@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 from airflow.providers.common.compat.sdk import DAG, Param
 
-from airflow_provider_dashscope.operators.dashscope import DashScopeFineTuneJobOperator
-from airflow_provider_dashscope.sensors.dashscope import DashScopeFineTuneJobSensor
+from airflow_provider_dashscope.operators.fine_tunes import DashScopeFineTuneJobOperator
+from airflow_provider_dashscope.sensors.fine_tunes import DashScopeFineTuneJobSensor
 
 CONN_ID = "dashscope_ui"
 
