@@ -11,6 +11,7 @@ import sys
 import tempfile
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -148,9 +149,24 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
         return None
     from xdist.scheduler import LoadScopeScheduling
 
+    # Units start in collection order (stack, slow, fast), not xdist's default of the most tests first, which would
+    # start the one-test DAG units and the stack lanes last.
+    config.option.loadscopereorder = False
+
     class UnitScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return xdist_unit(nodeid)
+
+        def _reschedule(self, node: Any) -> None:
+            # A worker on a stack lane gets nothing queued behind it until the lane is done: a unit waiting there
+            # for minutes would end the run late while the other workers sit idle.
+            if self.workqueue and not node.shutting_down and self._on_stack_lane(node):
+                return
+            super()._reschedule(node)
+
+        def _on_stack_lane(self, node: Any) -> bool:
+            work = self.assigned_work.get(node, {})
+            return any(unit.startswith("stack-lane") and not all(done.values()) for unit, done in work.items())
 
     return UnitScheduling(config, log)
 
