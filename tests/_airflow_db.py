@@ -1,6 +1,6 @@
 """A migrated SQLite metadata DB for tests that run Airflow in a subprocess, made once per test run and copied.
 
-``airflow db migrate`` takes 5-15 s; the DAG tests, the CLI tests and the SQLite real-stack tests each need a fresh
+``airflow db migrate`` takes 5-15 s; the DAG tests and the CLI tests each need a fresh
 migrated DB. The first caller in a test run migrates one with the real CLI (under a file lock, so parallel pytest-xdist
 workers wait for it instead of migrating too); every caller then gets a copy in its own AIRFLOW_HOME. The template
 lives in the directory named by ``DASHSCOPE_TESTS_DB_TEMPLATES`` (set by ``tests/conftest.py`` for the whole run,

@@ -115,7 +115,6 @@ SPLIT_MODULES = frozenset(
         "tests/dags/test_dags.py",
         "tests/dags/test_day_one.py",
         "tests/dags/test_example_dags_cli.py",
-        "tests/dags/test_readme.py",
         "tests/test_benchmarks.py",
     }
 )

@@ -13,15 +13,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-from tests._airflow_db import template_db
 
 from ._db import MetadataReader, SqliteReader
 from ._procs import Component, Timeline, free_port, kill_group_now, live_members_of_group, pid_alive, stop_groups
@@ -47,9 +44,8 @@ class AirflowStack:
         self.component_logs.mkdir(exist_ok=True)
         self.airflow_bin = airflow_bin
         self.api_port = free_port()
-        self._sqlite_db: Path | None = None
         if sql_alchemy_conn is None:
-            db_path = self._sqlite_db = self.home / "airflow.db"
+            db_path = self.home / "airflow.db"
             sql_alchemy_conn = f"sqlite:///{db_path}"
             db = db or SqliteReader(db_path)
         if db is None:
@@ -157,12 +153,8 @@ class AirflowStack:
         migrate_timeout: float = 240.0,
     ) -> None:
         """Migrate the metadata DB, then start the api-server (serving ``apps``), scheduler, dag-processor and one
-        triggerer named ``triggerer``; the caller waits for what its scenario needs. A SQLite DB is a copy of the
-        test run's migrated one (tests/_airflow_db.py); another database is migrated here."""
-        if self._sqlite_db is not None:
-            shutil.copyfile(template_db(), self._sqlite_db)
-        else:
-            self.cli("db", "migrate", timeout=migrate_timeout)
+        triggerer named ``triggerer``; the caller waits for what its scenario needs."""
+        self.cli("db", "migrate", timeout=migrate_timeout)
         port = str(self.api_port)
         self.start("api-server", "api-server", "--apps", apps, "-p", port, "-H", "127.0.0.1")
         self.start("scheduler", "scheduler", "--skip-serve-logs")
