@@ -225,6 +225,10 @@ class ResourceKind:
 
 FINE_TUNE_JOB = ResourceKind("Fine-tune job", "job_id", "job_status", "the job id", "the job's")
 DEPLOYMENT = ResourceKind("Deployment", "deployed_model", "deployment_status", "the deployed_model", "the deployment's")
+#: A checkpoint's export; its id is ``<job_id>:<checkpoint>``.
+CHECKPOINT_EXPORT = ResourceKind(
+    "Checkpoint export", "export_id", "export_status", "the job id and the checkpoint name", "the job's"
+)
 
 
 class ResourceWaitError(DashScopeError):
@@ -391,6 +395,69 @@ class DeploymentTimeoutError(_DeploymentNames, ResourceWaitTimeoutError):
     """The wait ran past its deadline before the deployment got where it was going (a retry may wait again)."""
 
 
+class _ExportNames:
+    """The names of a checkpoint export error's fields: the job, the checkpoint, the export's status."""
+
+    resource: ClassVar[ResourceKind] = CHECKPOINT_EXPORT
+
+    @property
+    def export_id(self: _Identified) -> str:
+        return self.resource_id
+
+    @property
+    def job_id(self: _Identified) -> str:
+        return self.resource_id.rpartition(":")[0] or self.resource_id
+
+    @property
+    def checkpoint(self: _Identified) -> str | None:
+        return self.resource_id.rpartition(":")[2] or None
+
+    @property
+    def export_status(self: _Identified) -> str | None:
+        return self.status
+
+
+class CheckpointExportError(_ExportNames, ResourceWaitError, AirflowFailException):
+    """A checkpoint's export ended in a state no retry of the task can change."""
+
+
+class CheckpointExportFailedError(CheckpointExportError, ResourceFailedError):
+    """The export ended FAILED or UNSUPPORTED."""
+
+
+class CheckpointNotFoundError(CheckpointExportError, ResourceNotFoundError):  # type: ignore[misc]  # as its base
+    """The job, or the checkpoint, is unknown to the API (a :class:`NotFoundError`)."""
+
+
+class CheckpointExportTimeoutError(_ExportNames, ResourceWaitTimeoutError):
+    """The wait ran past its deadline while the export was still going (a retry of the task may wait again)."""
+
+
+class QualityGateError(DashScopeError, AirflowFailException):
+    """No checkpoint meets the task's threshold on a validation metric, or the job logged no such metric.
+
+    Carries ``job_id``, ``checkpoint`` (the best one, when there were metrics), ``metric``, ``value`` (its best
+    value) and ``threshold``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        job_id: str,
+        checkpoint: str | None = None,
+        metric: str | None = None,
+        value: float | None = None,
+        threshold: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+        self.checkpoint = checkpoint
+        self.metric = metric
+        self.value = value
+        self.threshold = threshold
+
+
 class WaitErrors(NamedTuple):
     """The exception for each bad end of a wait on one kind of resource."""
 
@@ -407,5 +474,11 @@ WAIT_ERRORS: Mapping[str, WaitErrors] = {
     ),
     DEPLOYMENT.name: WaitErrors(
         DeploymentFailedError, DeploymentFailedError, DeploymentNotFoundError, DeploymentTimeoutError
+    ),
+    CHECKPOINT_EXPORT.name: WaitErrors(
+        CheckpointExportFailedError,
+        CheckpointExportFailedError,
+        CheckpointNotFoundError,
+        CheckpointExportTimeoutError,
     ),
 }

@@ -47,6 +47,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_dashscope.operators.fine_tunes",
                     "airflow_provider_dashscope.operators.files",
                     "airflow_provider_dashscope.operators.deployments",
+                    "airflow_provider_dashscope.operators.checkpoints",
                 ],
             }
         ],
@@ -66,6 +67,7 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider_dashscope.triggers.base",
                     "airflow_provider_dashscope.triggers.fine_tunes",
                     "airflow_provider_dashscope.triggers.deployments",
+                    "airflow_provider_dashscope.triggers.checkpoints",
                     "airflow_provider_dashscope.triggers.events",
                 ],
             }

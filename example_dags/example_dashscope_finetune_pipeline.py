@@ -1,14 +1,23 @@
-"""From training data to a serving model: upload → fine-tune → wait → deploy → wait until it serves → report.
+"""From training data to a serving model: upload → fine-tune → gate on the best checkpoint → export → deploy → report.
 
-1. ``upload_training_data`` checks the JSONL file (every line a chat sample) and uploads it; its XCom is the
-   ``file_id``.
-2. ``train`` creates a fine-tune job on that file and waits for it in the triggerer (deferrable); it hands on the
-   job's ``finetuned_output`` and adds an asset event ``dashscope://<region>/models/<finetuned_output>`` through the
-   ``dashscope-finetuned-models`` alias.
-3. ``deploy`` deploys ``finetuned_output`` and waits in the triggerer until it is RUNNING; it adds an asset event
+1. ``upload_training_data`` and ``upload_validation_data`` check the JSONL files (every line a chat sample) and
+   upload them; each XCom is a ``file_id``.
+2. ``train`` creates a fine-tune job on them and waits for it in the triggerer (deferrable); with validation files
+   the job evaluates at each checkpoint (``eval_loss`` in its training log). It adds an asset event
+   ``dashscope://<region>/models/<finetuned_output>`` through the ``dashscope-finetuned-models`` alias.
+3. ``export_best`` is the quality gate: it picks the checkpoint with the lowest ``eval_loss`` and fails (without
+   retrying) when even that is above ``max_eval_loss``; otherwise it exports that checkpoint and waits, in the
+   triggerer, until its deployable ``model_name`` exists.
+4. ``deploy`` deploys the exported model and waits in the triggerer until it is RUNNING; it adds an asset event
    ``dashscope://<region>/deployments/<deployed_model>`` through ``dashscope-deployed-models``, which starts
    ``dashscope_new_model_announcer`` (``example_dashscope_new_model_announcer.py``).
-4. ``report_serving`` prints what serves.
+5. ``report_serving`` prints what serves, from which checkpoint, and its loss.
+
+**Lineage.** With ``apache-airflow-providers-openlineage`` installed (``pip install
+'airflow-provider-dashscope[openlineage]'``) and a transport configured, e.g. ``AIRFLOW__OPENLINEAGE__TRANSPORT=
+'{"type": "file", "log_file_path": "/tmp/lineage.jsonl"}'``, each upload, ``train``, ``export_best`` and ``deploy``
+reports its inputs and outputs: local file → ``files/<file_id>`` → ``models/<finetuned_output>`` →
+``models/<exported model>`` → ``deployments/<deployed_model>``, in the namespace ``dashscope://<region>``.
 
 The training file defaults to the small one shipped in ``data/``; pass another with
 ``-c '{"training_file": "s3://bucket/train.jsonl"}'`` (any ObjectStoragePath URI, with its provider installed).
@@ -25,12 +34,14 @@ from airflow.providers.common.compat.assets import AssetAlias
 from airflow.providers.common.compat.sdk import DAG, Param, task
 
 from airflow_provider_dashscope.assets import DEPLOYED_MODELS_ALIAS, FINETUNED_MODELS_ALIAS
+from airflow_provider_dashscope.operators.checkpoints import DashScopeExportCheckpointOperator
 from airflow_provider_dashscope.operators.deployments import DashScopeDeployModelOperator
 from airflow_provider_dashscope.operators.files import DashScopeUploadFileOperator
 from airflow_provider_dashscope.operators.fine_tunes import DashScopeCreateFineTuneJobOperator
 
 POLL_INTERVAL = float(os.environ.get("DASHSCOPE_EXAMPLE_POLL_INTERVAL", "30"))
 TRAINING_FILE = str(Path(__file__).resolve().parent / "data" / "airflow_faq_sft.jsonl")
+VALIDATION_FILE = str(Path(__file__).resolve().parent / "data" / "airflow_faq_sft_validation.jsonl")
 
 with DAG(
     dag_id="dashscope_finetune_pipeline",
@@ -39,7 +50,11 @@ with DAG(
     catchup=False,
     params={
         "training_file": Param(TRAINING_FILE, type="string", description="A local path or a URI of a JSONL file"),
+        "validation_file": Param(VALIDATION_FILE, type="string", description="Held-out samples the job evaluates on"),
         "base_model": Param("qwen3-14b", type="string", description="The model to fine-tune"),
+        "max_eval_loss": Param(
+            1.5, type="number", description="Deploy only if the best checkpoint's eval_loss is at most this"
+        ),
     },
     default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
     tags=["dashscope", "example"],
@@ -50,10 +65,17 @@ with DAG(
         description="Airflow FAQ, chat format",
     )
 
+    upload_validation_data = DashScopeUploadFileOperator(
+        task_id="upload_validation_data",
+        path="{{ params.validation_file }}",
+        description="Airflow FAQ, held out for evaluation",
+    )
+
     train = DashScopeCreateFineTuneJobOperator(
         task_id="train",
         model="{{ params.base_model }}",
         training_file_ids=[upload_training_data.output],
+        validation_file_ids=[upload_validation_data.output],
         hyper_parameters={"n_epochs": 2, "learning_rate": "1e-5"},
         deferrable=True,
         poll_interval=POLL_INTERVAL,
@@ -61,9 +83,20 @@ with DAG(
         outlets=[AssetAlias(FINETUNED_MODELS_ALIAS)],
     )
 
+    export_best = DashScopeExportCheckpointOperator(
+        task_id="export_best",
+        job_id=train.output["job_id"],
+        checkpoint="best",
+        metric="eval_loss",
+        max_value="{{ params.max_eval_loss }}",
+        deferrable=True,
+        poll_interval=POLL_INTERVAL,
+        timeout=timedelta(hours=1),
+    )
+
     deploy = DashScopeDeployModelOperator(
         task_id="deploy",
-        model_name=train.output["finetuned_output"],
+        model_name=export_best.output["model_name"],
         capacity=1,
         deferrable=True,
         poll_interval=POLL_INTERVAL,
@@ -72,15 +105,16 @@ with DAG(
     )
 
     @task
-    def report_serving(deployment: dict) -> dict:
-        """What serves now: the deployed model to call, the model behind it and its capacity."""
+    def report_serving(deployment: dict, exported: dict) -> dict:
+        """What serves now: the deployed model to call, the model behind it, its checkpoint and loss, its capacity."""
         print(
             f"SERVING deployed_model={deployment['deployed_model']} model_name={deployment['model_name']} "
+            f"checkpoint={exported['checkpoint']} {exported['metric']}={exported['metric_value']} "
             f"base_model={deployment['base_model']} status={deployment['status']} capacity={deployment['capacity']}"
         )
         return deployment
 
-    report_serving(deploy.output)
+    report_serving(deploy.output, export_best.output)
 
 
 if __name__ == "__main__":

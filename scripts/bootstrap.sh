@@ -23,7 +23,7 @@ if [ ! -x .tools/bin/uv ]; then
 fi
 [ -x "$venv/bin/python" ] || .tools/bin/uv venv -q --python "$python" "$venv"
 
-args=(--compile-bytecode --python "$venv/bin/python" -e ".[test]" "apache-airflow==$airflow_version")
+args=(--compile-bytecode --python "$venv/bin/python" -e ".[test,openlineage]" "apache-airflow==$airflow_version")
 if [ -f "$constraints" ]; then
   args+=(-c "$constraints")
 else

@@ -1,11 +1,12 @@
 """The demo: run the pipeline example DAG end to end against the local emulator, then stop everything.
 
 It starts the emulator on a free loopback port (``--strict-file-ids``: a fine-tune must name files that were
-uploaded), runs ``airflow dags test dashscope_finetune_pipeline``: upload the example JSONL file → create a fine-tune
-job → wait in the triggerer → deploy its ``finetuned_output`` → wait in the triggerer until it is RUNNING → report
-what serves. Then it prints, side by side, what the DAG saw (its XComs and asset events, read from Airflow's DB) and
-what the emulator holds (read through the provider's hook). Everything lives in ``.demo/`` (or ``--workdir``); the
-migrated Airflow DB is kept there between runs, so a second run skips ``airflow db migrate``.
+uploaded), runs ``airflow dags test dashscope_finetune_pipeline``: upload the example training and validation JSONL
+files → create a fine-tune job → wait in the triggerer → gate on the best checkpoint's eval loss and export it →
+deploy the exported model → wait in the triggerer until it is RUNNING → report what serves. Then it prints, side by
+side, what the DAG saw (its XComs and asset events, read from Airflow's DB) and what the emulator holds (read through
+the provider's hook), the chosen checkpoint and its loss among them. Everything lives in ``.demo/`` (or
+``--workdir``); the migrated Airflow DB is kept there between runs, so a second run skips ``airflow db migrate``.
 
 It runs whichever provider the Python running it imports: the checkout's in ``make demo``, an installed wheel's in
 ``make dist-check`` (which runs it from outside the checkout and checks the printed location).
@@ -32,6 +33,7 @@ DEMO_KEY = "sk-demo-emulator-key"
 DAG_ID = "dashscope_finetune_pipeline"
 DAG_FILE = ROOT / "example_dags" / "example_dashscope_finetune_pipeline.py"
 TRAINING_FILE = ROOT / "example_dags" / "data" / "airflow_faq_sft.jsonl"
+VALIDATION_FILE = ROOT / "example_dags" / "data" / "airflow_faq_sft_validation.jsonl"
 #: Emulator clock: a job is PENDING 1 s and trains 4 s; a deployment is PENDING 1 s and DEPLOYING 2 s.
 EMULATOR_TIMES = ["--pending-seconds", "1", "--running-seconds", "4", "--deploy-pending-seconds", "1",
                   "--deploying-seconds", "2"]  # fmt: skip
@@ -130,14 +132,21 @@ def what_the_dag_saw() -> tuple[dict[str, dict[str, Any]], list[tuple[str, dict[
 def side_by_side(xcoms: dict[str, dict[str, Any]], events: list[tuple[str, dict[str, Any]]]) -> bool:
     """Print what the DAG saw next to what the emulator holds; True when they agree."""
     from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
+    from airflow_provider_dashscope.wait.evaluation import read_evaluations
 
     hook = DashScopeHook()
     file_id = xcoms.get("upload_training_data", {}).get("return_value")
+    validation_id = xcoms.get("upload_validation_data", {}).get("return_value")
     train = xcoms.get("train", {})
+    gate = xcoms.get("export_best", {}).get("return_value") or {}
     deploy = xcoms.get("deploy", {})
     stored = hook.get_file(file_id)
     job = hook.get_fine_tune_job(train["job_id"])
     deployment = hook.get_deployment(deploy["deployed_model"])
+    exported = next(c for c in hook.list_checkpoints(job.job_id) if c.checkpoint == gate.get("checkpoint"))
+    evaluations = read_evaluations(hook.tail_fine_tune_job_logs(job.job_id, lines=1000))
+    logged = {e.step: e.metrics.get("eval_loss") for e in evaluations}
+    best_step = min((step for step in logged if step is not None), key=lambda step: logged[step])
     local_md5 = hashlib.md5(TRAINING_FILE.read_bytes()).hexdigest()
     stored_md5 = stored.md5 or ""
     trained_on = ", ".join(shorten_token(file) for file in job.training_file_ids)
@@ -146,14 +155,21 @@ def side_by_side(xcoms: dict[str, dict[str, Any]], events: list[tuple[str, dict[
          f"{stored.name}, md5 {shorten_token(stored_md5, 6)}",
          stored_md5 == local_md5 and stored.name == TRAINING_FILE.name),
         ("file_id", file_id, stored.file_id, stored.file_id == file_id),
+        ("validation file", validation_id, ", ".join(job.validation_file_ids),
+         job.validation_file_ids == (validation_id,)),
         ("fine-tune job", train["job_id"], f"{job.job_id}, trained on {trained_on}",
          job.training_file_ids == (file_id,)),
         ("job status", train.get("status"), job.status_text, job.status_text == train.get("status")),
         ("finetuned_output", train.get("finetuned_output"), job.finetuned_output,
          job.finetuned_output == train.get("finetuned_output")),
         ("usage (tokens)", train.get("usage"), job.usage, job.usage == train.get("usage")),
+        ("best checkpoint", f"{gate.get('checkpoint')}, eval_loss {gate.get('metric_value')}",
+         f"step {best_step} has the lowest eval_loss in the log ({logged[best_step]})",
+         gate.get("step") == best_step and gate.get("metric_value") == logged[best_step]),
+        ("exported model", gate.get("model_name"), f"{exported.model_name} ({exported.status_text})",
+         exported.model_name == gate.get("model_name") and exported.is_exported),
         ("deployed_model", deploy["deployed_model"], f"{deployment.deployed_model} of {deployment.model_name}",
-         deployment.model_name == job.finetuned_output),
+         deployment.model_name == exported.model_name),
         ("deployment status", deploy.get("status"),
          f"{deployment.status_text}, ready {deployment.ready_capacity} of {deployment.capacity}",
          deployment.status_text == deploy.get("status") == "RUNNING"),
@@ -204,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         migrated_db(workdir, home, env)
 
         log_path = workdir / "dags-test.log"
-        print(f"Running: airflow dags test {DAG_ID} (upload, fine-tune and deploy; both waits deferred)")
+        print(f"Running: airflow dags test {DAG_ID} (upload, fine-tune, gate and export, deploy; waits deferred)")
         with open(log_path, "w") as log:
             result = subprocess.run(
                 [BIN / "airflow", "dags", "test", DAG_ID, "-f", str(DAG_FILE)],
@@ -214,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         output = log_path.read_text(errors="replace")
         for line in output.splitlines():
-            if re.search(r"Uploaded |Submitted |Created deployment|-> [A-Z]+ after|Asset event|^SERVING ", line):
+            shown = r"Uploaded |Submitted |Chose |Exporting |Created deployment|-> [A-Z]+ after|Asset event|^SERVING "
+            if re.search(shown, line):
                 message = re.sub(r"\s+\[[\w.]+\].*$", "", re.sub(r"^\S+Z \[\w+\s*\] ", "", line.strip()))
                 print("\n".join(fit(message)))
         if result.returncode != 0 or "SERVING " not in output:

@@ -47,6 +47,8 @@ def example(cls: type[DashScopeError]) -> DashScopeError:
         )
     if issubclass(cls, exceptions.TrainingFileError):
         return cls("training file t.jsonl, line 3: is blank", path="t.jsonl", line_number=3)
+    if issubclass(cls, exceptions.QualityGateError):
+        return cls("gate", job_id="ft-1", checkpoint="checkpoint-2", metric="eval_loss", value=0.9, threshold=0.5)
     return cls("plain message")
 
 
@@ -130,12 +132,16 @@ ENDINGS = {
     "not_found": exceptions.ResourceNotFoundError,
     "timed_out": exceptions.ResourceWaitTimeoutError,
 }
-KIND_BASES = {"Fine-tune job": FineTuneJobError, "Deployment": exceptions.DeploymentError}
+KIND_BASES = {
+    "Fine-tune job": FineTuneJobError,
+    "Deployment": exceptions.DeploymentError,
+    "Checkpoint export": exceptions.CheckpointExportError,
+}
 
 
 def test_every_class_of_the_family_is_in_the_one_table() -> None:
     in_table = {cls for row in exceptions.WAIT_ERRORS.values() for cls in row}
-    generic = {exceptions.ResourceWaitError, *ENDINGS.values(), FineTuneJobError, exceptions.DeploymentError}
+    generic = {exceptions.ResourceWaitError, *ENDINGS.values(), *KIND_BASES.values()}
     family = {cls for cls in CLASSES if issubclass(cls, exceptions.ResourceWaitError)}
     assert family - generic == in_table
     assert set(exceptions.WAIT_ERRORS) == set(KIND_BASES)
@@ -148,6 +154,9 @@ def test_each_row_of_the_table_gives_its_kind_a_class_per_bad_end(kind: str) -> 
         assert cls.resource.name == kind
         if kind == "Deployment" and ending == "cancelled":
             assert cls is exceptions.DeploymentFailedError  # a deployment is never cancelled
+            continue
+        if kind == "Checkpoint export" and ending == "cancelled":
+            assert cls is exceptions.CheckpointExportFailedError  # nor is an export
             continue
         assert issubclass(cls, ENDINGS[ending])
         final = ending != "timed_out"

@@ -9,6 +9,8 @@ Public routes (prefix ``/api/v1``, trailing slash optional, bearer auth); the ta
     DELETE /fine-tunes/{job_id}         delete (terminal jobs only)
     POST   /fine-tunes/{job_id}/cancel  cancel (non-terminal jobs only)
     GET    /fine-tunes/{job_id}/logs    logs (offset, line 1..1000)
+    GET    /fine-tunes/{job_id}/checkpoints             checkpoints (an array, newest step first)
+    GET    /fine-tunes/{job_id}/export/{checkpoint}     export a checkpoint (model_name)
     POST   /files                       upload (multipart: files, descriptions, purpose)
     GET    /files                       list (page_no, page_size 1..100)
     GET    /files/{file_id}             get
@@ -130,6 +132,15 @@ async def _job_logs(state: EmulatorState, request: web.Request, match: Match) ->
     return {"output": state.job_logs(_id(match), offset, line)}
 
 
+async def _list_checkpoints(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:
+    return {"output": state.list_checkpoints(_id(match))}
+
+
+async def _export_checkpoint(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:
+    job_id, checkpoint = match.path_args
+    return {"output": state.export_checkpoint(job_id, checkpoint, request.query.get("model_name"))}
+
+
 async def _upload_files(state: EmulatorState, request: web.Request, match: Match) -> dict[str, Any]:
     received = await read_upload(request, state.config.max_file_bytes)
     return {"data": state.files.upload(received)}
@@ -178,6 +189,8 @@ OPERATIONS: dict[str, Operation] = {
     "delete_job": _delete_job,
     "cancel_job": _cancel_job,
     "job_logs": _job_logs,
+    "list_checkpoints": _list_checkpoints,
+    "export_checkpoint": _export_checkpoint,
     "upload_files": _upload_files,
     "list_files": _list_files,
     "get_file": _get_file,

@@ -86,7 +86,9 @@ def _mutate_output(payload: dict[str, Any], fault: Fault) -> None:
     """Remove or replace ``status`` in the answer's object, or in every item of a list page."""
     out = payload.get("output", payload.get("data"))
     targets: list[dict[str, Any]] = []
-    if isinstance(out, dict):
+    if isinstance(out, list):  # an array answer (the checkpoint list): every item
+        targets.extend(item for item in out if isinstance(item, dict))
+    elif isinstance(out, dict):
         items = next((out[k] for k in _LIST_KEYS if isinstance(out.get(k), list)), None)
         if items is not None:
             targets.extend(item for item in items if isinstance(item, dict))
@@ -132,5 +134,10 @@ async def fault_response(
         if status == 200:
             _mutate_output(payload, fault)
         return json_response(fault.effective_status(status), dumps(payload), rid, headers)
+    if kind == "object_output":
+        wrapped: dict[str, Any] = dict(payload)
+        if status == 200 and isinstance(payload.get("output"), list):
+            wrapped["output"] = {"items": payload["output"]}
+        return json_response(fault.effective_status(status), dumps(wrapped), rid, headers)
     # "slow" (its delay already applied): answer normally
     return json_response(status, dumps(payload), rid, headers)

@@ -39,6 +39,8 @@ Kinds:
 * ``missing_status``: the real response with ``status`` removed from its object (every
   item of a list page).
 * ``unknown_status``: the real response with that ``status`` set to ``job_status``.
+* ``object_output``: the real response with an array ``output`` (the checkpoint list) wrapped
+  in an object, ``{"items": [...]}``.
 * ``slow``: wait ``delay`` seconds (default 1), then answer normally.
 * ``drop``: close the connection without any response (``partial``: after a
   partial response, with a Content-Length larger than what was sent).
@@ -79,6 +81,7 @@ KINDS = frozenset(
         "missing_output",
         "missing_status",
         "unknown_status",
+        "object_output",
         "slow",
         "drop",
     }

@@ -74,6 +74,9 @@ SETTING_KEYS = frozenset(
         "finetuned_output",
         "finetuned_output_suffix",
         "end_time",
+        "eval_losses",
+        "export_outcome",
+        "export_seconds",
     }
 )
 
@@ -108,6 +111,11 @@ class Job:
     usage: int | None = None
     end_time: str | None = None  # rendered verbatim instead of the computed end time
     extra: dict[str, Any] = field(default_factory=dict)
+    # its checkpoints (see :mod:`.checkpoints`)
+    eval_losses: list[float] | None = None
+    export_outcome: str | None = None
+    export_seconds: float | None = None
+    exports: dict[str, dict[str, Any]] | None = None  # checkpoint -> {"model_name", "started"}
     # where it is in its life cycle
     seeded_status: str | None = None  # the status a seed entry gave
     pinned: bool = False  # keeps seeded_status forever
@@ -153,6 +161,29 @@ def apply_settings(job: Job, settings: dict[str, Any]) -> None:
         job.suffix = str(settings["finetuned_output_suffix"])
     if settings.get("end_time") is not None:
         job.end_time = str(settings["end_time"])
+    _apply_checkpoint_settings(job, settings)
+
+
+def _apply_checkpoint_settings(job: Job, settings: dict[str, Any]) -> None:
+    """``eval_losses``, ``export_outcome`` and ``export_seconds`` (see :mod:`.checkpoints`)."""
+    losses = settings.get("eval_losses")
+    if losses is not None:
+        if not isinstance(losses, list) or not all(
+            isinstance(x, (int, float)) and not isinstance(x, bool) for x in losses
+        ):
+            raise ValueError("eval_losses must be a list of numbers (one per checkpoint, oldest first)")
+        job.eval_losses = [float(x) for x in losses]
+    outcome = settings.get("export_outcome")
+    if outcome is not None:
+        outcome = str(outcome).upper()
+        if outcome not in ("SUCCEEDED", "FAILED", "UNSUPPORTED"):
+            raise ValueError(f"export_outcome must be SUCCEEDED, FAILED or UNSUPPORTED, got {outcome!r}")
+        job.export_outcome = outcome
+    seconds = settings.get("export_seconds")
+    if seconds is not None:
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ValueError("export_seconds must be a number >= 0")
+        job.export_seconds = float(seconds)
 
 
 # ------------------------------------------------------------------------------------------------ timeline

@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .checkpoints import checkpoint_steps, eval_line, eval_losses, has_validation
 from .config import EmulatorConfig
 from .jobs import (
     CANCELED,
@@ -28,9 +29,10 @@ from .jobs import (
     trained_seconds,
     usage_at,
 )
+from .run import MAX_LOG_STEPS, _epochs, loss_at, max_steps_of
 from .times import plain
 
-MAX_LOG_STEPS = 100_000
+__all__ = ["MAX_LOG_STEPS", "TrainingLog", "loss_at", "training_log"]
 
 #: Seeded or pinned statuses whose log shows that training started (they have no run in the timeline).
 _STARTED_STATUSES = frozenset({RUNNING, SUCCEEDED, FAILED, "CANCELING", CANCELED})
@@ -46,18 +48,6 @@ class TrainingLog:
         return [self.line(i) for i in range(offset, min(self.total, offset + count))]
 
 
-def loss_at(fraction: float) -> float:
-    """A training loss that falls from about 2.55 to 0.35 + 2.2/e^3 over the run."""
-    return 0.35 + 2.2 * math.exp(-3.0 * fraction)
-
-
-def _epochs(job: Job) -> float:
-    n_epochs = job.hyper_parameters.get("n_epochs", 1)
-    if not isinstance(n_epochs, (int, float)) or isinstance(n_epochs, bool) or n_epochs <= 0:
-        return 1
-    return n_epochs
-
-
 def training_log(job: Job, now: float, config: EmulatorConfig) -> TrainingLog:
     status = status_at(job, now)
 
@@ -67,7 +57,7 @@ def training_log(job: Job, now: float, config: EmulatorConfig) -> TrainingLog:
     submitted = f"fine-tune job {job.job_id} submitted: model={job.model}, training_type={job.training_type}"
     head = [f"{ts(job.created)} - INFO - {submitted}"]
     step = config.log_interval_seconds
-    max_steps = min(MAX_LOG_STEPS, math.floor(job.running_seconds / step + 1e-9))
+    max_steps = max_steps_of(job, config)
     window = run_window(job)
     steps = 0
     if window is not None and window[0] <= now:
@@ -91,6 +81,15 @@ def training_log(job: Job, now: float, config: EmulatorConfig) -> TrainingLog:
             f"'learning_rate': {learning_rate!r}, 'epoch': {round(n_epochs * fraction, 4)}, 'step': {k}}}"
         )
 
+    # An evaluation line after each checkpoint's step line, for a job with validation files.
+    evals: list[tuple[int, str]] = []  # (position in the body, line)
+    if has_validation(job) and max_steps > 0:
+        points = checkpoint_steps(job, config)
+        for m, ((at, epoch), loss) in enumerate(zip(points, eval_losses(job, config), strict=True)):
+            if at <= steps:
+                evals.append((at + m, f"{ts(run_start + at * step)} - INFO - {eval_line(loss, epoch)}"))
+    eval_at = dict(evals)
+
     tail: list[str] = []
     if status in TERMINAL:
         end = ts(end_epoch(job))
@@ -109,12 +108,16 @@ def training_log(job: Job, now: float, config: EmulatorConfig) -> TrainingLog:
             consumed = usage_at(job, status, now, config.tokens_per_second)
             tail = [f"{end} - INFO - training canceled, consumed tokens {consumed}"]
     n_head = len(head)
+    n_body = steps + len(evals)
 
     def line(i: int) -> str:
         if i < n_head:
             return head[i]
-        if i < n_head + steps:
-            return step_line(i - n_head + 1)
-        return tail[i - n_head - steps]
+        j = i - n_head
+        if j < n_body:
+            if j in eval_at:
+                return eval_at[j]
+            return step_line(j + 1 - sum(1 for position, _ in evals if position < j))
+        return tail[j - n_body]
 
-    return TrainingLog(n_head + steps + len(tail), line)
+    return TrainingLog(n_head + n_body + len(tail), line)

@@ -8,7 +8,7 @@ speak of its templates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 API_PREFIX = "/api/v1"
 #: Route "template" of a path that matches no template (counted and fault-matched as such).
@@ -31,6 +31,8 @@ TABLE: tuple[Route, ...] = (
     Route("DELETE", "/fine-tunes/{job_id}", "delete_job"),
     Route("POST", "/fine-tunes/{job_id}/cancel", "cancel_job"),
     Route("GET", "/fine-tunes/{job_id}/logs", "job_logs"),
+    Route("GET", "/fine-tunes/{job_id}/checkpoints", "list_checkpoints"),
+    Route("GET", "/fine-tunes/{job_id}/export/{checkpoint}", "export_checkpoint"),
     Route("POST", "/files", "upload_files"),
     Route("GET", "/files", "list_files"),
     Route("GET", "/files/{file_id}", "get_file"),
@@ -50,13 +52,15 @@ ROUTES: tuple[tuple[str, str], ...] = tuple((r.method, r.template) for r in TABL
 class Match:
     """What a request resolved to: the template, the id in the path, and the operation.
 
-    ``operation`` is None when no template matches and :data:`WRONG_METHOD` when one does but
-    not with this method.
+    ``resource_id`` is the first placeholder's value (the job, file or deployment); ``path_args``
+    all of them (``(job_id, checkpoint)`` for an export). ``operation`` is None when no template
+    matches and :data:`WRONG_METHOD` when one does but not with this method.
     """
 
     template: str
     resource_id: str | None
     operation: str | None
+    path_args: tuple[str, ...] = field(default=(), compare=False)
 
 
 def _segments(path: str) -> list[str]:
@@ -75,31 +79,32 @@ def _templates() -> list[str]:
     return seen
 
 
-def _bind(template: str, parts: list[str]) -> tuple[bool, str | None]:
-    """Whether ``parts`` fit ``template`` (placeholders take any one segment), and the id they bind."""
+def _bind(template: str, parts: list[str]) -> tuple[bool, tuple[str, ...]]:
+    """Whether ``parts`` fit ``template`` (placeholders take any one segment), and the values they bind."""
     pattern = _segments(template)
     if len(pattern) != len(parts):
-        return False, None
-    bound = None
+        return False, ()
+    bound: list[str] = []
     for want, got in zip(pattern, parts, strict=True):
         if _is_placeholder(want):
-            bound = got
+            bound.append(got)
         elif want != got:
-            return False, None
-    return True, bound
+            return False, ()
+    return True, tuple(bound)
 
 
 def resolve(method: str, path: str) -> Match:
     """Map a request path (with or without ``/api/v1``) and method to its route."""
     parts = _segments(path.removeprefix(API_PREFIX))
     for template in _templates():
-        fits, resource_id = _bind(template, parts)
+        fits, bound = _bind(template, parts)
         if not fits:
             continue
+        resource_id = bound[0] if bound else None
         for route in TABLE:
             if route.template == template and route.method == method:
-                return Match(template, resource_id, route.operation)
-        return Match(template, resource_id, WRONG_METHOD)
+                return Match(template, resource_id, route.operation, bound)
+        return Match(template, resource_id, WRONG_METHOD, bound)
     return Match(UNMATCHED, None, None)
 
 

@@ -57,6 +57,14 @@ JOB_SCHEMA: tuple[tuple[str, str, str], ...] = (
     ("workspace_id", "string", "default --workspace-id"),
     ("model_name", "string", "echoed"),
     ("extra", "object", "more fields merged into the job object"),
+    (
+        "eval_losses",
+        "list of numbers",
+        "the eval_loss of each checkpoint, oldest first, in the evaluation lines of a job with validation files "
+        "(default: a curve that falls, then rises in the last epochs)",
+    ),
+    ("export_outcome", "string", "how an export of its checkpoints ends: SUCCEEDED (default), FAILED or UNSUPPORTED"),
+    ("export_seconds", "number", "seconds an export takes: PENDING the first half, PROCESSING the second (default 2)"),
 )
 
 

@@ -146,13 +146,19 @@ class EmulatorState:
                 raise invalid(f"Invalid {field_name}: file {file_id} not found.")
 
     def model_base(self, model: str) -> str | None:
-        """The base model of a model a deployment may name: a known base model, or a SUCCEEDED job's output."""
+        """The base model of a model a deployment may name: a known base model, a SUCCEEDED job's output, or a
+        checkpoint's exported model."""
         if model in self.config.deployable_models:
             return model
         with self._lock:
             now = self.now()
             for job in self._jobs.values():
                 if lifecycle.finetuned_output_of(job) == model and lifecycle.status_at(job, now) == SUCCEEDED:
+                    return job.base_model
+            from .checkpoints import list_checkpoints
+
+            for job in self._jobs.values():  # a checkpoint's model, once exported
+                if job.exports and any(c.get("model_name") == model for c in list_checkpoints(job, now, self.config)):
                     return job.base_model
         return None
 
@@ -262,6 +268,21 @@ class EmulatorState:
         with self._lock:
             log = training_log(self._existing(job_id), self.now(), self.config)
             return {"total": log.total, "logs": log.page(offset, line)}
+
+    def list_checkpoints(self, job_id: str) -> list[dict[str, Any]]:
+        from .checkpoints import list_checkpoints
+
+        with self._lock:
+            return list_checkpoints(self._existing(job_id), self.now(), self.config)
+
+    def export_checkpoint(self, job_id: str, checkpoint: str, model_name: Any) -> bool:
+        from .checkpoints import export
+
+        with self._lock:
+            job = self._existing(job_id)
+            done = export(job, checkpoint, model_name, self.now(), self.config, list(self._jobs.values()))
+            self._persist()
+            return done
 
     # ---------------------------------------------------------------------------------------- admin helpers
     def seed(self, jobs: Iterable[dict[str, Any]] | dict[str, Any]) -> list[str]:

@@ -15,6 +15,7 @@ from airflow_provider_dashscope import __version__
 from airflow_provider_dashscope._config import ClientConfig, build_config
 from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
 from airflow_provider_dashscope.exceptions import DashScopeConfigError
+from airflow_provider_dashscope.hooks._checkpoints import CheckpointsMixin
 from airflow_provider_dashscope.hooks._deployments import DeploymentsMixin
 from airflow_provider_dashscope.hooks._files import FilesMixin
 from airflow_provider_dashscope.hooks._fine_tunes import FineTunesMixin
@@ -47,11 +48,11 @@ def _user_agent() -> str:
     )
 
 
-class DashScopeHook(FineTunesMixin, FilesMixin, DeploymentsMixin, BaseHook):
+class DashScopeHook(FineTunesMixin, CheckpointsMixin, FilesMixin, DeploymentsMixin, BaseHook):
     """
-    Talk to the DashScope (Alibaba Cloud Model Studio) API: fine-tunes (:class:`FineTunesMixin`), files
-    (:class:`FilesMixin`) and deployments (:class:`DeploymentsMixin`); the hook itself holds the connection and
-    the two transports.
+    Talk to the DashScope (Alibaba Cloud Model Studio) API: fine-tunes (:class:`FineTunesMixin`), their
+    checkpoints (:class:`CheckpointsMixin`), files (:class:`FilesMixin`) and deployments
+    (:class:`DeploymentsMixin`); the hook itself holds the connection and the two transports.
 
     The connection (type ``dashscope``) holds the API key in its password and, optionally, the API base URL in
     its host (default ``https://dashscope-intl.aliyuncs.com/api/v1``). Extras: ``region``, ``workspace``,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_dashscope._checks.arguments import check_id_arg, check_rendered_id, is_templated, template_of
 from airflow_provider_dashscope.exceptions import NotFoundError
+from airflow_provider_dashscope.lineage import LineageMixin, LineageRecord
 from airflow_provider_dashscope.links import DashScopeDeploymentLink
 from airflow_provider_dashscope.operators._wait import ResourceWaitOperator
 from airflow_provider_dashscope.resources.deployments import (
@@ -39,7 +40,7 @@ class _DeploymentOperator(ResourceWaitOperator["Deployment"]):
     operator_extra_links = (DashScopeDeploymentLink(),)
 
 
-class DashScopeDeployModelOperator(_DeploymentOperator):
+class DashScopeDeployModelOperator(LineageMixin, _DeploymentOperator):
     """
     Deploy a model (typically a fine-tune's ``finetuned_output``), push its ``deployed_model`` at once, then wait
     until it is RUNNING (deferrable or not) and push ``status``.
@@ -181,6 +182,22 @@ class DashScopeDeployModelOperator(_DeploymentOperator):
             "region": region,
         }
         add_asset_events(self, context, deployment_uri(region, str(result["deployed_model"])), extra)
+        output = ("deployments", str(result["deployed_model"]))
+        self.lineage = LineageRecord(
+            region=region,
+            inputs=[("models", str(result["model_name"]))] if result.get("model_name") else [],
+            outputs=[output],
+            output_facets={
+                output: {
+                    "dashscope_deployment": {
+                        "modelName": result.get("model_name"),
+                        "baseModel": result.get("base_model"),
+                        "capacity": result.get("capacity"),
+                        "status": result.get("status"),
+                    }
+                }
+            },
+        )
 
 
 class DashScopeDeleteDeploymentOperator(_DeploymentOperator):

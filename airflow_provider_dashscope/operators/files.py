@@ -14,6 +14,7 @@ from airflow_provider_dashscope._checks.arguments import is_templated
 from airflow_provider_dashscope._checks.training_file import MAX_FILE_BYTES, LocalFile, check_purpose, inspect_file
 from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
 from airflow_provider_dashscope.exceptions import DashScopeConfigError, TrainingFileError
+from airflow_provider_dashscope.lineage import LineageMixin, LineageRecord, source_dataset
 from airflow_provider_dashscope.resources.files import check_description
 from airflow_provider_dashscope.tasks.identity import task_instance_token, try_number
 
@@ -42,7 +43,7 @@ def _check_path(path: Any, *, rendered: bool) -> None:
         )
 
 
-class DashScopeUploadFileOperator(BaseOperator):
+class DashScopeUploadFileOperator(LineageMixin, BaseOperator):
     """
     Upload a file (by default fine-tune training data) and return its ``file_id`` (the XCom ``return_value``),
     ready for ``training_file_ids`` of :class:`~airflow_provider_dashscope.operators.fine_tunes.
@@ -66,6 +67,9 @@ class DashScopeUploadFileOperator(BaseOperator):
     :param reuse_on_retry: On a retry, return the file an earlier try uploaded instead of uploading it again.
     :param check_chat_turns: Refuse a chat sample without a ``user`` turn or whose last turn is not the
         ``assistant``'s (default ``True``; an inferred rule of the service, see docs/training-data.md).
+
+    **Lineage** (with the OpenLineage provider): input the file read (``file`` + its absolute path, or object
+    storage by scheme and bucket), output ``dashscope://<region>`` ``files/<file_id>``.
     """
 
     template_fields: Sequence[str] = ("path", "description", "dashscope_conn_id")
@@ -118,11 +122,25 @@ class DashScopeUploadFileOperator(BaseOperator):
                         self.log.info(
                             "Reusing file %s (%s) that an earlier try uploaded", earlier.file_id, earlier.name
                         )
+                        self._keep_lineage(hook, earlier.file_id)
                         return earlier.file_id
                 uploaded = hook.upload_checked_file(local, description=description)
+                self._keep_lineage(hook, uploaded.file_id)
             finally:
                 hook.close()
         return uploaded.file_id
+
+    def _lineage_on_start(self) -> LineageRecord | None:
+        if isinstance(self.path, str) and (not self.path.strip() or is_templated(self.path)):
+            return None
+        return LineageRecord(inputs=[source_dataset(self.path)])
+
+    def _keep_lineage(self, hook: DashScopeHook, file_id: str) -> None:
+        from airflow_provider_dashscope.assets import region_of
+
+        self.lineage = LineageRecord(
+            region=region_of(hook.config), inputs=[source_dataset(self.path)], outputs=[("files", file_id)]
+        )
 
     @contextmanager
     def _local_file(self) -> Iterator[LocalFile]:

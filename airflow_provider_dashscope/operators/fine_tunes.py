@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow_provider_dashscope._checks.arguments import is_templated
 from airflow_provider_dashscope._checks.hyper_parameters import check_hyper_parameters
 from airflow_provider_dashscope.exceptions import DashScopeConfigError, DashScopeError, UnsupportedOperationError
+from airflow_provider_dashscope.lineage import LineageMixin, LineageRecord, lineage_enabled
 from airflow_provider_dashscope.links import DashScopeFineTuneJobLink
 from airflow_provider_dashscope.operators._wait import ResourceWaitOperator
 from airflow_provider_dashscope.resources.fine_tunes import create_job_request
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
 __all__ = ["DashScopeCreateFineTuneJobOperator", "DashScopeFineTuneJobLink", "DashScopeFineTuneJobOperator"]
 
 
-class _FineTuneJobWaitOperator(ResourceWaitOperator["FineTuneJob"]):
-    """What the two operators share: the training-progress switch and the asset event of the model."""
+class _FineTuneJobWaitOperator(LineageMixin, ResourceWaitOperator["FineTuneJob"]):
+    """What the two operators share: the training-progress switch, the asset event of the model and its lineage
+    (inputs: the job's training and validation files; output: its model; run facets: the job)."""
 
     resource = FINE_TUNE_JOB_WAIT
     operator_extra_links = (DashScopeFineTuneJobLink(),)
@@ -46,6 +48,42 @@ class _FineTuneJobWaitOperator(ResourceWaitOperator["FineTuneJob"]):
         extra = {key: result.get(key) for key in ("job_id", "model", "base_model", "finetuned_output", "usage")}
         extra.update(status=result.get("status"), region=region)
         add_asset_events(self, context, model_uri(region, str(result["finetuned_output"])), extra)
+        self._keep_lineage(region, result)
+
+    def _keep_lineage(self, region: str, result: dict[str, Any]) -> None:
+        """The job's lineage, read once more from the API only when OpenLineage will emit it (best effort)."""
+        if not lineage_enabled():
+            return
+        job_id = str(result["job_id"])
+        try:
+            job: FineTuneJob | None = self.hook.get_fine_tune_job(job_id)
+        except DashScopeError as err:
+            self.log.warning("Could not read fine-tune job %s for its lineage: %s", job_id, err)
+            job = None
+        training = list(job.training_file_ids) if job else []
+        validation = list(job.validation_file_ids) if job else []
+        output = ("models", str(result["finetuned_output"]))
+        self.lineage = LineageRecord(
+            region=region,
+            inputs=[("files", file_id) for file_id in training + validation],
+            outputs=[output],
+            facets={
+                "dashscope_fineTune": {
+                    "jobId": job_id,
+                    "consoleUrl": self.hook.console_url(job_id),
+                    "model": result.get("model"),
+                    "baseModel": result.get("base_model"),
+                    "trainingType": job.training_type if job else None,
+                    "hyperParameters": dict(job.raw_dict().get("hyper_parameters") or {}) if job else {},
+                    "usageTokens": result.get("usage"),
+                    "status": result.get("status"),
+                    "trainingFileIds": training,
+                    "validationFileIds": validation,
+                },
+                "externalQuery": {"id": job_id, "source": "dashscope"},
+            },
+            output_facets={output: {"dashscope_model": {"baseModel": result.get("base_model"), "jobId": job_id}}},
+        )
 
 
 class DashScopeFineTuneJobOperator(_FineTuneJobWaitOperator):

@@ -16,7 +16,7 @@ RUNNING, and at most once every ``every_polls`` answered polls:
 * after a read that shows training moved on (epoch, step or loss changed), one INFO line: epoch (and the fraction of
   ``n_epochs``), step, loss and, once two reads at different epochs allow it, the time left;
 * when the wait ends with success, one more read (the end of the log) and one summary line: how long training ran,
-  the tokens it consumed and the final loss.
+  the tokens it consumed, the final loss and, for a job given validation files, its final eval loss.
 
 It is best effort: a failed read never touches the wait's failure budget or its outcome. A transient failure is
 logged once (WARNING) and the next read tries again; an answer that cannot succeed later (404, 403...) turns the
@@ -33,6 +33,7 @@ from typing import Any
 from airflow_provider_dashscope._http.retry import is_transient
 from airflow_provider_dashscope.exceptions import DashScopeError
 from airflow_provider_dashscope.models import FineTuneJob
+from airflow_provider_dashscope.wait.evaluation import parse_eval_line
 from airflow_provider_dashscope.wait.machine import FetchLogs, LogLine
 from airflow_provider_dashscope.wait.outcomes import Outcome
 from airflow_provider_dashscope.wait.training_log import LogSlice, TrainingRecord, n_epochs_of, parse_line
@@ -66,8 +67,8 @@ class TrainingProgress:
     __slots__ = (
         "_asked", "_due", "_epoch_at", "_failing", "_final", "_first_epoch_at", "_next_after", "_polls", "_reported",
         "_trained",
-        "enabled", "epoch", "every_polls", "job_id", "kind", "loss", "n_epochs", "offset", "runtime", "step",
-        "tokens",
+        "enabled", "epoch", "eval_loss", "every_polls", "job_id", "kind", "loss", "n_epochs", "offset", "runtime",
+        "step", "tokens",
     )  # fmt: skip
 
     def __init__(
@@ -101,6 +102,8 @@ class TrainingProgress:
         self.loss: float | None = None
         self.runtime: float | None = None
         self.tokens: int | None = None
+        #: The latest evaluation loss read (a job given validation files logs one at each checkpoint).
+        self.eval_loss: float | None = None
         self._epoch_at: tuple[float, float] | None = None
         self._first_epoch_at: tuple[float, float] | None = None
         self._reported: tuple[Any, ...] | None = None
@@ -178,6 +181,9 @@ class TrainingProgress:
             record = parse_line(text)
             if record is not None:
                 self._take(record)
+            metrics = parse_eval_line(text)
+            if metrics is not None and "eval_loss" in metrics:
+                self.eval_loss = metrics["eval_loss"]
         if self.epoch is not None:  # the pace is taken between reads: the latest epoch of each, at its time
             self._epoch_at = (now, self.epoch)
             if self._first_epoch_at is None:
@@ -275,6 +281,8 @@ class TrainingProgress:
             parts.append(f"{tokens} tokens")
         if self.loss is not None:
             parts.append(f"final loss {self.loss:.4f}")
+        if self.eval_loss is not None:
+            parts.append(f"final eval_loss {self.eval_loss:.4f}")
         if not parts:
             return []
         return [LogLine(logging.INFO, "%s %s finished training: %s", (self.kind, self.job_id, ", ".join(parts)))]

@@ -47,8 +47,23 @@ TESTED_DAGS = {
 #: Example DAGs that exist on Airflow 3 only (asset watchers), and their files.
 AIRFLOW3_ONLY = {"dashscope_on_finetune_success": "example_dashscope_on_finetune_success.py"}
 AIRFLOW_2 = AIRFLOW_MAJOR < 3
+try:
+    import airflow.providers.openlineage
+
+    HAS_OPENLINEAGE = True
+except ImportError:  # without the `openlineage` extra the pipeline runs without lineage
+    HAS_OPENLINEAGE = False
 RUNNER = REPO / "tests" / "_dag_runner.py"
 TRAINING_FILE = EXAMPLE_DAGS / "data" / "airflow_faq_sft.jsonl"
+VALIDATION_FILE = EXAMPLE_DAGS / "data" / "airflow_faq_sft_validation.jsonl"
+
+
+def evaluated_losses(state, job_id: str) -> dict[int, float]:
+    """The eval_loss of each checkpoint step, read from the job's training log."""
+    from airflow_provider_dashscope.wait.evaluation import read_evaluations
+
+    lines = state.job_logs(job_id, 0, 1000)["logs"]
+    return {e.step: e.metrics["eval_loss"] for e in read_evaluations(lines) if e.step is not None}
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -356,39 +371,61 @@ def test_pipeline_goes_from_a_jsonl_file_to_a_serving_model_and_starts_the_annou
         reserialized = run_cli(airflow_env, tmp_path / "reserialize.log", "dags", "reserialize")
         assert reserialized.returncode == 0, reserialized.tail
 
+    lineage_file = tmp_path / "lineage.jsonl"
+    if HAS_OPENLINEAGE:  # the way the example's docstring turns lineage on: the provider's file transport
+        transport = {"type": "file", "log_file_path": str(lineage_file), "append": True}
+        airflow_env = {**airflow_env, "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport)}
     result, run = run_reported(airflow_env, tmp_path / "pipeline.log", "dashscope_finetune_pipeline")
 
     assert result.returncode == 0, result.tail
-    assert run["states"] == {"upload_training_data": "success", "train": "success", "deploy": "success",
+    assert run["states"] == {"upload_training_data": "success", "upload_validation_data": "success",
+                             "train": "success", "export_best": "success", "deploy": "success",
                              "report_serving": "success"}, result.tail  # fmt: skip
-    # What the emulator holds: the shipped file, one job trained on it, one deployment of its output, serving.
+    # What the emulator holds: the shipped files, one job trained on them, its best checkpoint exported, and one
+    # deployment of the exported model, serving.
     state = emulator.state
-    (file_id,) = state.files.names()
+    xcom = run["xcom"]
+    file_id = xcom["upload_training_data"]["return_value"]
+    validation_id = xcom["upload_validation_data"]["return_value"]
+    assert sorted(state.files.names()) == sorted([file_id, validation_id])
     stored = state.files.get(file_id)
     assert (stored["name"], stored["md5"]) == (TRAINING_FILE.name, hashlib.md5(TRAINING_FILE.read_bytes()).hexdigest())
     assert "[airflow:" in stored["description"]
+    assert state.files.get(validation_id)["name"] == VALIDATION_FILE.name
     (job_id,) = state.job_ids()
     job = state.get_job(job_id)
-    assert (job["status"], job["training_file_ids"], job["model"]) == ("SUCCEEDED", [file_id], "qwen3-14b")
+    assert (job["status"], job["training_file_ids"], job["validation_file_ids"], job["model"]) == (
+        "SUCCEEDED", [file_id], [validation_id], "qwen3-14b")  # fmt: skip
+    # The gate chose the checkpoint with the lowest eval_loss of the job's log (the emulator's curve rises at the
+    # end, so it is not the last one) and exported it.
+    losses = evaluated_losses(state, job_id)
+    best_step = min(losses, key=losses.get)
+    assert best_step != max(losses)
+    exported = next(c for c in state.list_checkpoints(job_id) if c["step"] == best_step)
+    assert exported["status"] == "SUCCEEDED"
+    assert xcom["export_best"]["return_value"] == {
+        "job_id": job_id, "checkpoint": f"checkpoint-{best_step}", "step": best_step, "status": "SUCCEEDED",
+        "model_name": exported["model_name"], "model_display_name": exported["model_display_name"],
+        "metric": "eval_loss", "metric_value": losses[best_step]}  # fmt: skip
     (deployed,) = state.deployments.names()
     deployment = state.deployments.get(deployed)
-    assert (deployment["model_name"], deployment["status"]) == (job["finetuned_output"], "RUNNING")
+    assert (deployment["model_name"], deployment["status"]) == (exported["model_name"], "RUNNING")
     counts = {route: emulator.request_count("POST", route) for route in ("/files", "/fine-tunes", "/deployments")}
-    assert counts == {"/files": 1, "/fine-tunes": 1, "/deployments": 1}
+    assert counts == {"/files": 2, "/fine-tunes": 1, "/deployments": 1}
+    assert emulator.request_count("GET", "/fine-tunes/{job_id}/export/{checkpoint}") == 1
     assert emulator.request_count("GET", "/deployments/{deployed_model}") >= 1  # the trigger waited for RUNNING
 
     # What the DAG saw.
-    xcom = run["xcom"]
-    assert xcom["upload_training_data"]["return_value"] == file_id
     assert (xcom["train"]["job_id"], xcom["train"]["finetuned_output"]) == (job_id, job["finetuned_output"])
     assert xcom["deploy"]["return_value"]["deployed_model"] == deployed
     assert xcom["deploy"]["status"] == "RUNNING"
     assert run["links"]["deploy"] == f"{emulator.base_url}/deployments/{deployed}"
-    assert f"SERVING deployed_model={deployed} model_name={job['finetuned_output']}" in result.output
+    assert (f"SERVING deployed_model={deployed} model_name={exported['model_name']} checkpoint=checkpoint-{best_step} "
+            f"eval_loss={losses[best_step]}") in result.output  # fmt: skip
     model_extra = {"job_id": job_id, "model": "qwen3-14b", "base_model": job["base_model"],
                    "finetuned_output": job["finetuned_output"], "usage": job["usage"], "status": "SUCCEEDED",
                    "region": "local"}  # fmt: skip
-    deploy_extra = {"deployed_model": deployed, "model_name": job["finetuned_output"], "base_model": job["base_model"],
+    deploy_extra = {"deployed_model": deployed, "model_name": exported["model_name"], "base_model": job["base_model"],
                     "status": "RUNNING", "capacity": 1, "region": "local"}  # fmt: skip
     assert run["asset_events"] == [
         {"task_id": "train", "uri": f"dashscope://local/models/{job['finetuned_output']}", "extra": model_extra},
@@ -396,6 +433,8 @@ def test_pipeline_goes_from_a_jsonl_file_to_a_serving_model_and_starts_the_annou
     ]
     assert emulator.api_key not in result.output
     assert emulator.api_key not in json.dumps(run)  # XComs, rendered fields, trigger rows, next_kwargs, asset events
+    if HAS_OPENLINEAGE:
+        check_lineage(lineage_file, emulator, file_id, validation_id, job, exported, deployed)
 
     # The DAG scheduled on the alias gets the producer's extra (a run started by hand reads the alias's latest event;
     # the real-stack test shows the scheduler starting it from the event).
@@ -404,6 +443,45 @@ def test_pipeline_goes_from_a_jsonl_file_to_a_serving_model_and_starts_the_annou
     assert consumer["xcom"]["announce"]["return_value"] == [
         {"uri": f"dashscope://local/deployments/{deployed}", "extra": deploy_extra, "started_by": "hand"}
     ]
+
+
+def check_lineage(path: Path, emulator, file_id: str, validation_id: str, job: dict, exported: dict, deployed: str):
+    """The OpenLineage events the provider's file transport wrote for the pipeline run: each task's inputs and
+    outputs chain the local files to the serving deployment, in the datasets the asset URIs name."""
+    assert path.exists(), "the OpenLineage listener wrote no event"
+    text = path.read_text()
+    assert emulator.api_key not in text  # the secret scan of the lineage events
+    events = [json.loads(line) for line in text.splitlines() if line.strip()]
+    complete = {
+        e["job"]["name"].rsplit(".", 1)[-1]: e
+        for e in events
+        if e["eventType"] == "COMPLETE" and "." in e["job"]["name"]
+    }
+
+    def names(datasets):
+        return [f"{d['namespace']}/{d['name']}" if d["namespace"] != "file" else f"file:{d['name']}" for d in datasets]
+
+    ns = "dashscope://local"
+    assert names(complete["upload_training_data"]["inputs"]) == [f"file:{TRAINING_FILE}"]
+    assert names(complete["upload_training_data"]["outputs"]) == [f"{ns}/files/{file_id}"]
+    assert names(complete["upload_validation_data"]["outputs"]) == [f"{ns}/files/{validation_id}"]
+    train = complete["train"]
+    assert names(train["inputs"]) == [f"{ns}/files/{file_id}", f"{ns}/files/{validation_id}"]
+    assert names(train["outputs"]) == [f"{ns}/models/{job['finetuned_output']}"]  # the asset URI of the model
+    facet = train["run"]["facets"]["dashscope_fineTune"]
+    assert (facet["jobId"], facet["baseModel"], facet["usageTokens"]) == (job["job_id"], "qwen3-14b", job["usage"])
+    assert facet["hyperParameters"] == job["hyper_parameters"]
+    assert facet["consoleUrl"] == f"{emulator.base_url}/fine-tunes/{job['job_id']}"
+    assert train["run"]["facets"]["externalQuery"]["externalQueryId"] == job["job_id"]
+    gate = complete["export_best"]
+    assert names(gate["inputs"]) == [f"{ns}/models/{job['finetuned_output']}"]
+    assert names(gate["outputs"]) == [f"{ns}/models/{exported['model_name']}"]
+    chosen = gate["run"]["facets"]["dashscope_checkpointExport"]
+    assert (chosen["checkpoint"], chosen["metric"]) == (exported["checkpoint"], "eval_loss")
+    deploy = complete["deploy"]
+    assert names(deploy["inputs"]) == [f"{ns}/models/{exported['model_name']}"]
+    assert names(deploy["outputs"]) == [f"{ns}/deployments/{deployed}"]
+    assert deploy["outputs"][0]["facets"]["dashscope_deployment"]["capacity"] == 1
 
 
 @pytest.mark.skipif(AIRFLOW_2, reason="asset watchers (event-driven scheduling) need Airflow 3")

@@ -41,6 +41,8 @@ DAG_ID = re.compile(r'^with DAG\("(\w+)"', re.MULTILINE)
 JOB_ID = "ft-202611250930-7a3c"
 #: Three jobs for a mapped wait: the second one FAILED.
 MAPPED_JOBS = ["ft-202611251000-0001", "ft-202611251000-0002", "ft-202611251000-0003"]
+#: The eval_loss of JOB_ID's three checkpoints: the middle one (checkpoint-4) is the best.
+LOSSES = [1.31, 1.06, 1.18]
 #: The conf of a documented DAG: the params it reads, with these values.
 CONF = {"job_id": JOB_ID, "job_ids": MAPPED_JOBS}
 
@@ -152,7 +154,10 @@ def emulator():
 def _seed(emulator: EmulatorThread) -> None:
     emulator.seed(
         [
-            {"job_id": JOB_ID, "model": "qwen3-14b", "status": "SUCCEEDED", "usage": 4321},
+            # Trained with validation files: three checkpoints (steps 2, 4, 6) whose eval_loss is LOSSES.
+            {"job_id": JOB_ID, "model": "qwen3-14b", "status": "SUCCEEDED", "usage": 4321, "running_seconds": 6,
+             "hyper_parameters": {"n_epochs": 3}, "validation_file_ids": ["file-val"], "eval_losses": LOSSES,
+             "export_seconds": 0},
             {"job_id": MAPPED_JOBS[0], "model": "qwen3-14b", "status": "SUCCEEDED", "usage": 100},
             {"job_id": MAPPED_JOBS[1], "model": "qwen3-14b", "status": "FAILED", "code": "InvalidDataset",
              "message": "line 3 is not a chat message"},
@@ -224,7 +229,16 @@ def _weekly_report(run):
     assert "reporting on the jobs created from" in run.output and "(7 days)" in run.output, run
 
 
+def _best_checkpoint(run):
+    """The gate passes (the default max_eval_loss 1.5): the best checkpoint is exported, then deployed."""
+    assert set(run.states.values()) == {"success"}, run
+    exported = run.xcom["export_best"]["return_value"]
+    assert (exported["checkpoint"], exported["metric"], exported["metric_value"]) == ("checkpoint-4", "eval_loss", 1.06)
+    assert run.xcom["deploy"]["return_value"]["model_name"] == exported["model_name"] == f"qwen3-14b-{JOB_ID}-c4"
+
+
 EXPECTATIONS = {
+    "dashscope_deploy_best_checkpoint": _best_checkpoint,
     "dashscope_finetune_deploy": _shortest,
     "dashscope_finetune_gate": _gate,
     "dashscope_gate_deployment": _gate_deployment,

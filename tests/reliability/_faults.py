@@ -256,3 +256,21 @@ ROUTE_FAULTS: tuple[RouteFault, ...] = (
     RouteFault("delete_gone", "Delete of a deployment that is gone already (404)"),
     RouteFault("deletion_wait_503", "Deletion wait: 503, 3 in a row, then gone"),
 )
+
+
+#: Rows of the "Checkpoints and exports" table, each checked by tests/reliability/test_checkpoint_faults.py.
+CHECKPOINT_FAULTS: tuple[RouteFault, ...] = (
+    RouteFault("list_429", "Checkpoint list throttled (429), 3 in a row, with Retry-After"),
+    RouteFault("list_503_forever", "Checkpoint list answered 503 forever"),
+    RouteFault("list_404", "Checkpoint list of a job that has none (404)"),
+    RouteFault("list_not_json", "Checkpoint list answered 200 with a body that is not JSON"),
+    RouteFault("list_html", "Checkpoint list answered 502 with an HTML page"),
+    RouteFault("list_object", "Checkpoint list whose output is an object, not an array"),
+    RouteFault("export_500", "Export answered 500"),
+    RouteFault("export_429", "Export throttled (429), 2 in a row, with Retry-After"),
+    RouteFault("export_refused", "Export to a port nothing listens on"),
+    RouteFault("export_500_after", "Export started, then answered 500 (and the task retried)"),
+    RouteFault("export_wait_503", "Export wait: 503, 3 in a row"),
+    RouteFault("export_wait_unknown_status", "Export wait: a status that is not an export's (NOT_EXPORTED)"),
+    RouteFault("export_failed", "Export ends FAILED"),
+)

@@ -188,6 +188,27 @@ BAD_INPUTS: tuple[BadInput, ...] = (
              expected=("suffix must be 1 to 8 lower-case letters or digits", "got 'V2'")),
     BadInput("suffix_dash", "a `suffix` the API would refuse", "suffix", "a-b",
              expected=("suffix must be 1 to 8",)),
+    # DashScopeExportCheckpointOperator
+    BadInput("checkpoint_path", "`checkpoint` path-like", "export", {"checkpoint": "../checkpoint-3"},
+             expected=("checkpoint '../checkpoint-3' is not a checkpoint name", "'best'")),
+    BadInput("checkpoint_slash", "`checkpoint` path-like", "export", {"checkpoint": "checkpoint-3/x"},
+             expected=("is not a checkpoint name",)),
+    BadInput("checkpoint_keyword", "`checkpoint` an unknown keyword", "export", {"checkpoint": "latest"},
+             expected=("checkpoint 'latest' is neither 'best', 'last' nor a checkpoint name",)),
+    BadInput("checkpoint_case", "`checkpoint` an unknown keyword", "export", {"checkpoint": "Best"},
+             expected=("write it as 'best'",)),
+    BadInput("threshold_text", "`max_value` or `min_value` not a number", "export", {"max_value": "low"},
+             expected=("max_value must be a number such as 0.9, got 'low'",)),
+    BadInput("threshold_nan", "`max_value` or `min_value` not a number", "export", {"min_value": float("nan")},
+             expected=("min_value must be a finite number",)),
+    BadInput("threshold_both", "both `max_value` and `min_value`", "export", {"max_value": 1.0, "min_value": 0.5},
+             expected=("give max_value or min_value, not both",)),
+    BadInput("mode_unknown", "`mode` other than", "export", {"mode": "lowest"},
+             expected=("mode must be 'min' (lower is better) or 'max'",)),
+    BadInput("metric_name", "`mode` other than", "export", {"metric": "eval loss"},
+             expected=("metric must be a metric name such as 'eval_loss'",)),
+    BadInput("export_model_name", "an export `model_name`", "export", {"model_name": "my model"},
+             expected=("model_name 'my model' is not a usable name for an exported model",)),
 )  # fmt: skip
 
 OPERATORS = {
@@ -230,7 +251,7 @@ def test_every_documented_bad_input_row_is_tested():
     page = (REPO / "docs" / "reference" / "errors.md").read_text()
     section = page.split("## Bad input", 1)[1].split("\n## ", 1)[0]
     table_rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| Input")]
-    assert len(table_rows) == 16, table_rows
+    assert len(table_rows) == 22, table_rows
     for line in table_rows:
         assert any(line.startswith("| " + row.readme_row) for row in BAD_INPUTS), (
             f"untested row of docs/reference/errors.md: {line}"
@@ -477,4 +498,47 @@ def test_a_templated_suffix_fails_at_execute_before_any_request(row: BadInput, c
     with pytest.raises(DashScopeConfigError) as info:
         operator.execute(ctx)
     check_message(row, info.value)
+    assert conn.request_count() == 0
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The checkpoint export: bad arguments fail at parse; templated ones that render badly at execute, 0 requests
+# ------------------------------------------------------------------------------------------------------------------
+EXPORT_JOB = "ft-202411251000-abcd"
+
+
+@pytest.mark.parametrize("row", [r for r in BAD_INPUTS if r.kind == "export"], ids=lambda r: r.key)
+def test_a_bad_export_argument_fails_at_parse(row: BadInput):
+    from airflow.providers.common.compat.sdk import DAG
+
+    from airflow_provider_dashscope.operators.checkpoints import DashScopeExportCheckpointOperator
+
+    with DAG(dag_id=f"bad_{row.key}", schedule=None, start_date=datetime(2026, 1, 1)):
+        with pytest.raises(DashScopeConfigError) as info:
+            DashScopeExportCheckpointOperator(task_id="export_best", job_id=EXPORT_JOB, **row.value)
+    check_message(row, info.value)
+
+
+TEMPLATED_EXPORT = ("checkpoint", "max_value", "min_value", "model_name")
+
+
+@pytest.mark.parametrize(
+    "row",
+    [r for r in BAD_INPUTS if r.kind == "export" and len(r.value) == 1 and set(r.value) <= set(TEMPLATED_EXPORT)],
+    ids=lambda r: r.key,
+)
+def test_a_templated_export_argument_fails_at_execute_before_any_request(row: BadInput, conn):
+    from airflow_provider_dashscope.operators.checkpoints import DashScopeExportCheckpointOperator
+
+    ((name, value),) = row.value.items()
+    operator = DashScopeExportCheckpointOperator(
+        task_id="export_best", job_id=EXPORT_JOB, **{name: "{{ params.value }}"}
+    )  # fine at parse: the value is not known yet
+    ctx = context(params={"value": value})
+    operator.render_template_fields(ctx)
+    with pytest.raises(DashScopeConfigError) as info:
+        operator.execute(ctx)
+    if not isinstance(value, float):  # a rendered NaN is the text 'nan': refused as text, not as a number
+        check_message(row, info.value)
+    assert name in str(info.value)
     assert conn.request_count() == 0

@@ -54,3 +54,12 @@ def test_the_files_and_deployments_table_has_exactly_one_row_per_route_fault():
     assert set(rows) == {fault.name for fault in ROUTE_FAULTS}
     for line in rows.values():
         assert len([cell for cell in line.split("|")[1:-1] if cell.strip()]) == 3, line  # fault, injection, outcome
+
+
+def test_the_checkpoints_table_has_exactly_one_row_per_checkpoint_fault():
+    from ._faults import CHECKPOINT_FAULTS
+
+    rows = table_rows("Checkpoints and exports")
+    assert set(rows) == {fault.name for fault in CHECKPOINT_FAULTS}
+    for line in rows.values():
+        assert len([cell for cell in line.split("|")[1:-1] if cell.strip()]) == 3, line  # fault, injection, outcome

@@ -301,3 +301,49 @@ def test_a_redirect_to_another_host_does_not_carry_the_key(target, mode, servers
         assert moved[0].get("Authorization") == f"Bearer {KEY}"  # control: the same origin keeps it
     else:
         assert "Authorization" not in moved[0] and KEY not in json.dumps(moved[0]), moved[0]
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# 4. OpenLineage: the lineage every operator reports after a run holds no key
+# ------------------------------------------------------------------------------------------------------------------
+def test_lineage_facets_of_every_operator_hold_no_key(conn, tmp_path, monkeypatch):
+    pytest.importorskip("airflow.providers.openlineage")
+    from openlineage.client.serde import Serde
+
+    from airflow_provider_dashscope.operators.checkpoints import DashScopeExportCheckpointOperator
+    from airflow_provider_dashscope.operators.deployments import DashScopeDeployModelOperator
+    from airflow_provider_dashscope.operators.files import DashScopeUploadFileOperator
+    from airflow_provider_dashscope.operators.fine_tunes import DashScopeFineTuneJobOperator
+    from tests._waiting import FakeTI, FakeTime, make_context
+
+    # Lineage is on (a transport is configured), so the fine-tune operators read the job for its inputs.
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", json.dumps({"type": "console"}))
+    job_id = "ft-202411251000-5ec7"
+    conn.seed([{"job_id": job_id, "model": "qwen3-14b", "status": "SUCCEEDED", "running_seconds": 4,
+                "validation_file_ids": ["file-v"], "hyper_parameters": {"n_epochs": 2}, "export_seconds": 0}])  # fmt: skip
+    path = tmp_path / "train.jsonl"
+    path.write_text('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}]}\n')
+    upload = DashScopeUploadFileOperator(task_id="upload", path=str(path))
+    upload.execute(make_context(FakeTI(task_id="upload")))
+    wait = FakeTime().drive_task(DashScopeFineTuneJobOperator(task_id="train", job_id=job_id))
+    wait.execute(make_context(FakeTI(task_id="train")))
+    export = FakeTime().drive_task(
+        DashScopeExportCheckpointOperator(task_id="export", job_id=job_id, poll_interval=0.01)
+    )
+    exported = export.execute(make_context(FakeTI(task_id="export")))
+    deploy = FakeTime().drive_task(
+        DashScopeDeployModelOperator(task_id="deploy", model_name=exported["model_name"], poll_interval=0.01)
+    )
+    conn.state.deployments.plan_next({"pending_seconds": 0, "deploying_seconds": 0})
+    deploy.execute(make_context(FakeTI(task_id="deploy")))
+
+    trained_on = wait.get_openlineage_facets_on_complete(None).inputs
+    assert [d.name for d in trained_on] == ["files/file-emulator-seed", "files/file-v"]  # read from the job
+    for task in (upload, wait, export, deploy):
+        lineage = task.get_openlineage_facets_on_complete(None)
+        assert lineage.outputs, task.task_id  # it did report what it produced
+        text = json.dumps(
+            [json.loads(Serde.to_json(d)) for d in lineage.inputs + lineage.outputs]
+            + [json.loads(Serde.to_json(f)) for f in lineage.run_facets.values()]
+        )
+        assert not _leaks(text), (task.task_id, text[:500])

@@ -103,10 +103,11 @@ def _run(stack: AirflowStack, emulator: EmulatorThread, stack_key: str, tl: Time
     waited_in_the_triggerer(
         "train", "airflow_provider_dashscope.triggers.fine_tunes.DashScopeFineTuneJobTrigger", "/fine-tunes/{job_id}"
     )
-    (file_id,) = state.files.names()
     (job_id,) = state.job_ids()
-    assert state.get_job(job_id)["training_file_ids"] == [file_id]
-    clock.advance(LONG)  # the job SUCCEEDS
+    (file_id,) = state.get_job(job_id)["training_file_ids"]
+    (validation_id,) = state.get_job(job_id)["validation_file_ids"]
+    assert sorted(state.files.names()) == sorted([file_id, validation_id])
+    clock.advance(LONG)  # the job SUCCEEDS; export_best then exports its best checkpoint (2 s on the emulator clock)
     waited_in_the_triggerer(
         "deploy",
         "airflow_provider_dashscope.triggers.deployments.DashScopeDeploymentTrigger",
@@ -133,29 +134,32 @@ def _run(stack: AirflowStack, emulator: EmulatorThread, stack_key: str, tl: Time
     job = state.get_job(job_id)
     (deployed,) = state.deployments.names()
     deployment = state.deployments.get(deployed)
+    [exported] = [c for c in state.list_checkpoints(job_id) if c.get("status") == "SUCCEEDED"]
     assert (job["status"], deployment["status"], deployment["model_name"]) == (
-        "SUCCEEDED", "RUNNING", job["finetuned_output"]
+        "SUCCEEDED", "RUNNING", exported["model_name"]
     )  # fmt: skip
     stored = state.files.get(file_id)
     assert stored["md5"] == hashlib.md5(TRAINING_FILE.read_bytes()).hexdigest()
-    for route in ("/files", "/fine-tunes", "/deployments"):
-        assert emulator.request_count("POST", route) == 1, (route, emulator.stats())
+    for route, count in (("/files", 2), ("/fine-tunes", 1), ("/deployments", 1)):
+        assert emulator.request_count("POST", route) == count, (route, emulator.stats())
 
     pipeline = stack.orm_snapshot(PIPELINE, RUN_ID)
     assert {t: s["state"] for t, s in pipeline["tasks"].items()} == {
-        "upload_training_data": "success", "train": "success", "deploy": "success", "report_serving": "success"
+        "upload_training_data": "success", "upload_validation_data": "success", "train": "success",
+        "export_best": "success", "deploy": "success", "report_serving": "success"
     }  # fmt: skip
     assert all(s["try_number"] == 1 for s in pipeline["tasks"].values()), pipeline["tasks"]
     xcom = {(x["task_id"], x["key"]): x["value"] for x in pipeline["xcom"]}
     assert xcom[("upload_training_data", "return_value")] == file_id
     assert xcom[("deploy", "return_value")]["deployed_model"] == deployed
+    assert xcom[("export_best", "model_name")] == exported["model_name"]
 
     announced = stack.orm_snapshot(ANNOUNCER, announcer_run)
     [value] = [x["value"] for x in announced["xcom"] if (x["task_id"], x["key"]) == ("announce", "return_value")]
     assert value == [
         {
             "uri": f"dashscope://local/deployments/{deployed}",
-            "extra": {"deployed_model": deployed, "model_name": job["finetuned_output"], "base_model": "qwen3-14b",
+            "extra": {"deployed_model": deployed, "model_name": exported["model_name"], "base_model": "qwen3-14b",
                       "status": "RUNNING", "capacity": 1, "region": "local"},
             "started_by": "asset event",
         }

@@ -379,3 +379,17 @@ def test_the_cadence_is_an_airflow_setting_with_a_safe_default(monkeypatch, valu
 def test_a_bad_cadence_is_refused_by_the_tracker(every):
     with pytest.raises(ValueError, match="every_polls"):
         TrainingProgress(JOB_ID, every_polls=every)
+
+
+def test_the_summary_of_a_job_with_validation_files_has_its_final_eval_loss():
+    p = started(at=2)
+    read_next(p, 4, LOG[2:4], T0 + 60)
+    p.on_end(job("SUCCEEDED", usage=10), Outcome.SUCCESS)
+    p.next_read()
+    evaluated = (
+        "2024-10-29 17:10:00,000 - INFO - {'eval_loss': 0.8123, 'eval_runtime': 1.2, 'epoch': 3.0}",
+        "2024-10-29 17:11:25,175 - INFO - ##FT_COMPLETE##",
+    )
+    p.on_logs(LogSlice(4, 6, evaluated), T0 + 300)
+    assert p.eval_loss == 0.8123
+    assert messages(p.summary(job("SUCCEEDED", usage=10)))[0].endswith("final loss 1.2000, final eval_loss 0.8123")
