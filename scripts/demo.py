@@ -5,12 +5,16 @@ uploaded), runs ``airflow dags test dashscope_finetune_pipeline``: upload the ex
 files → create a fine-tune job → wait in the triggerer → gate on the best checkpoint's eval loss and export it →
 deploy the exported model → wait in the triggerer until it is RUNNING → report what serves. Then it prints, side by
 side, what the DAG saw (its XComs and asset events, read from Airflow's DB) and what the emulator holds (read through
-the provider's hook), the chosen checkpoint and its loss among them. Everything lives in ``.demo/``; the migrated
-Airflow DB is kept there between runs, so a second run skips ``airflow db migrate``.
+the provider's hook), the chosen checkpoint and its loss among them. Everything lives in ``.demo/`` (or
+``--workdir``); the migrated Airflow DB is kept there between runs, so a second run skips ``airflow db migrate``.
+
+It runs whichever provider the Python running it imports: the checkout's in ``make demo``, an installed wheel's in
+``make dist-check`` (which runs it from outside the checkout and checks the printed location).
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -184,10 +188,15 @@ def side_by_side(xcoms: dict[str, dict[str, Any]], events: list[tuple[str, dict[
     return all(same for *_, same in rows) and {uri for uri, _ in events} == expected
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--workdir", type=Path, default=ROOT / ".demo", help="where the run's files go (.demo/)")
+    workdir = parser.parse_args(argv).workdir.resolve()
     started = time.time()
-    workdir = ROOT / ".demo"
-    workdir.mkdir(exist_ok=True)
+    import airflow_provider_dashscope
+
+    print(f"Provider {airflow_provider_dashscope.__version__} from {Path(airflow_provider_dashscope.__file__).parent}")
+    workdir.mkdir(parents=True, exist_ok=True)
     for entry in workdir.iterdir():  # a clean run; only the kept DB survives
         if entry.name != "db-cache":
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()

@@ -1,7 +1,7 @@
 """DAG tests: real ``airflow dags test`` runs in subprocesses, against the emulator running in this process.
 
-The subprocesses share one migrated SQLite DB (one ``airflow db migrate`` per session) and reach the emulator over
-127.0.0.1. The emulator's clock moves one second per job poll, so a job seeded with ``running_seconds=k`` is still
+The subprocesses share one migrated SQLite DB per session (a copy of the test run's one ``airflow db migrate``:
+tests/_airflow_db.py) and reach the emulator over 127.0.0.1. The emulator's clock moves one second per job poll, so a job seeded with ``running_seconds=k`` is still
 running at the sensor's first check and ends on the trigger's poll ``k-1``: the sensor really defers, in every run,
 however slowly the machine starts Airflow.
 """
@@ -22,6 +22,7 @@ import pytest
 
 from airflow_provider_dashscope.emulator import EmulatorConfig, EmulatorState
 from airflow_provider_dashscope.emulator.testing import EmulatorThread
+from tests._airflow_db import copy_migrated_db
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -85,12 +86,7 @@ def _base_env(home: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh AIRFLOW_HOME with a migrated SQLite DB, shared by every DAG run of the session."""
-    home = tmp_path_factory.mktemp("dag-tests-airflow-home")
-    done = subprocess.run(
-        [str(AIRFLOW), "db", "migrate"], env=_base_env(home), capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return home
+    return copy_migrated_db(tmp_path_factory.mktemp("dag-tests-airflow-home"))
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """`airflow dags test` of every example DAG, in a fresh AIRFLOW_HOME each, against the emulator on 127.0.0.1.
 
-Each test runs the venv's own ``airflow`` CLI (next to ``sys.executable``) as a subprocess: ``airflow db migrate``
-then ``airflow dags test``; the emulator runs in the pytest process. The connection comes from
+Each test runs the venv's own ``airflow`` CLI (next to ``sys.executable``) as a subprocess: ``airflow dags test`` on
+a copy of a DB that ``airflow db migrate`` made once for the test run (tests/_airflow_db.py); the emulator runs in
+the pytest process. The connection comes from
 ``AIRFLOW_CONN_DASHSCOPE_DEFAULT``, so no connection is stored anywhere.
 
 ``test_every_example_dag_is_run_here`` fails when a file in ``example_dags/`` brings a DAG that no test here runs:
@@ -26,6 +27,7 @@ import airflow
 import pytest
 
 from airflow_provider_dashscope.emulator.testing import EmulatorThread
+from tests._airflow_db import copy_migrated_db
 
 AIRFLOW_MAJOR = int(str(airflow.__version__).split(".", 1)[0])
 
@@ -115,8 +117,7 @@ def airflow_env(tmp_path: Path, emulator: EmulatorThread) -> dict[str, str]:
         DASHSCOPE_EXAMPLE_POLL_INTERVAL="0.5",
         PYTHONUNBUFFERED="1",
     )
-    migrate = run_cli(env, tmp_path / "db-migrate.log", "db", "migrate")
-    assert migrate.returncode == 0, f"airflow db migrate failed:\n{migrate.tail}"
+    copy_migrated_db(home)
     return env
 
 

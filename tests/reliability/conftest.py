@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_dashscope.emulator.testing import EmulatorThread
+from tests._airflow_db import copy_migrated_db
 
 from ._faults import HOOK_ATTEMPTS, READ_TIMEOUT
 
@@ -116,11 +117,8 @@ def base_env(home: Path, dags_folder: Path) -> dict[str, str]:
 
 
 def migrated_home(path: Path) -> Path:
-    done = subprocess.run(
-        [str(AIRFLOW), "db", "migrate"], env=base_env(path, DAG_FILES), capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return path
+    """``path`` with a migrated SQLite DB: a copy of the test run's one ``airflow db migrate`` (tests/_airflow_db.py)."""
+    return copy_migrated_db(path)
 
 
 class DagRun:

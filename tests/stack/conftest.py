@@ -9,14 +9,6 @@ from pathlib import Path
 import pytest
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "stack: runs real Airflow 3 components (api-server, scheduler, dag-processor, triggerer) in a temporary "
-        "AIRFLOW_HOME; about a minute or two. Deselect with -m 'not stack'.",
-    )
-
-
 def _airflow_major() -> int:
     import airflow
 
