@@ -10,13 +10,12 @@ task exports (``"last"``, ``"best"`` by a metric, or a name) and applies a quali
 
 from __future__ import annotations
 
-import ast
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_dashscope.wait.training_log import MAX_LINE_CHARS, parse_line
+from airflow_provider_dashscope.wait.training_log import MAX_LINE_CHARS, dict_of, parse_line
 
 #: The metric ``"best"`` ranks by when none is named.
 DEFAULT_METRIC = "eval_loss"
@@ -36,14 +35,8 @@ def parse_eval_line(text: Any) -> dict[str, float] | None:
     """The metrics of an evaluation line (every number whose key starts with ``eval_``, and ``epoch``), or None."""
     if not isinstance(text, str) or len(text) > MAX_LINE_CHARS or "eval_" not in text:
         return None
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end < start:
-        return None
-    try:
-        value = ast.literal_eval(text[start : end + 1])
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return None
-    if not isinstance(value, Mapping):
+    value = dict_of(text)
+    if value is None:
         return None
     metrics = {
         str(key): float(number)

@@ -43,6 +43,18 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def dict_of(text: str) -> Mapping[Any, Any] | None:
+    """The dict a Trainer-style line carries, between its first ``{`` and its last ``}``; ``None`` if none."""
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end < start:
+        return None
+    try:
+        value = ast.literal_eval(text[start : end + 1])
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return value if isinstance(value, Mapping) else None
+
+
 def parse_line(text: Any) -> TrainingRecord | None:
     """Read one training log line; ``None`` for a line that says nothing this module knows."""
     if not isinstance(text, str) or len(text) > MAX_LINE_CHARS:
@@ -52,14 +64,8 @@ def parse_line(text: Any) -> TrainingRecord | None:
     tokens = _TOKENS.search(text)
     if tokens:
         return TrainingRecord(tokens=int(tokens.group(1)))
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end < start:
-        return None
-    try:
-        value = ast.literal_eval(text[start : end + 1])
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return None
-    if not isinstance(value, Mapping):
+    value = dict_of(text)
+    if value is None:
         return None
     fields: dict[str, Any] = {}
     for name in _NUMBER_FIELDS:
