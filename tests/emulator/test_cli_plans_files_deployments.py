@@ -15,6 +15,7 @@ import pytest
 from airflow_provider_dashscope.emulator.__main__ import main
 from airflow_provider_dashscope.emulator.jobs_cli import CLI_TRAINING_FILE
 from airflow_provider_dashscope.emulator.testing import EmulatorThread
+from tests.emulator._cli import field
 
 from .conftest import Api
 
@@ -37,14 +38,6 @@ def command(emu: EmulatorThread, capsys):
         return status, out, err
 
     return run
-
-
-def field(output: str, name: str) -> str:
-    for line in output.splitlines():
-        key, _, value = line.partition(" ")
-        if key == name:
-            return value.strip()
-    raise AssertionError(f"no {name} in {output!r}")
 
 
 def test_the_reported_sequence_gives_every_job_its_own_outcome(strict, clock, capsys) -> None:

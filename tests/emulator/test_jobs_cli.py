@@ -14,6 +14,7 @@ from airflow_provider_dashscope.emulator.__main__ import main
 from airflow_provider_dashscope.emulator.jobs_cli import render
 from airflow_provider_dashscope.emulator.scenario import DEPLOYMENT_SCHEMA, FILE_SCHEMA, JOB_SCHEMA
 from airflow_provider_dashscope.emulator.testing import EmulatorThread
+from tests.emulator._cli import field
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,15 +30,6 @@ def cli(emu, capsys):
         return status, out, err
 
     return run
-
-
-def field(output: str, name: str) -> str:
-    """The value of ``name`` in a one-job summary (``name  value`` lines)."""
-    for line in output.splitlines():
-        key, _, value = line.partition(" ")
-        if key == name:
-            return value.strip()
-    raise AssertionError(f"no {name} in {output!r}")
 
 
 def test_create_with_an_outcome_and_durations_then_get(cli, emu, clock) -> None:
