@@ -117,13 +117,11 @@ def _asset_events(session, dag_id: str, run_id: str, airflow_3: bool) -> list:
     from sqlalchemy import select
 
     if airflow_3:
-        from airflow.models.asset import AssetEvent as Event
-        from airflow.models.asset import AssetModel as Target
+        from airflow.models.asset import AssetEvent as Event, AssetModel as Target
 
         target_id = Event.asset_id
     else:
-        from airflow.models.dataset import DatasetEvent as Event
-        from airflow.models.dataset import DatasetModel as Target
+        from airflow.models.dataset import DatasetEvent as Event, DatasetModel as Target
 
         target_id = Event.dataset_id
     rows = session.execute(

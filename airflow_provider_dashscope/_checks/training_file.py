@@ -33,14 +33,10 @@ from typing import Any
 
 from airflow_provider_dashscope._checks.resources import (  # the upload's purpose, checked at DAG parse
     MAX_FILE_BYTES as MAX_FILE_BYTES,
-)
-from airflow_provider_dashscope._checks.resources import (
     MIB as MIB,
-)
-from airflow_provider_dashscope._checks.resources import (
     PURPOSES as PURPOSES,
+    check_purpose,
 )
-from airflow_provider_dashscope._checks.resources import check_purpose
 from airflow_provider_dashscope._checks.training_formats import (
     format_text,
     json_error_text,

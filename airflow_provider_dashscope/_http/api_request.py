@@ -16,11 +16,7 @@ from urllib.parse import quote
 
 from airflow_provider_dashscope._checks.arguments import (  # where the id checks live (a DAG file runs them)
     MAX_ID_LENGTH as MAX_ID_LENGTH,
-)
-from airflow_provider_dashscope._checks.arguments import (
     check_int as check_int,
-)
-from airflow_provider_dashscope._checks.arguments import (
     validate_path_id as validate_path_id,
 )
 

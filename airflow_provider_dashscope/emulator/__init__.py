@@ -23,8 +23,7 @@ The keys of scenario jobs, files and deployments, with their types and meanings,
 from .app import API_PREFIX, STATE_KEY, create_app, start_site
 from .config import EmulatorConfig
 from .errors import ApiError
-from .faults import KINDS as FAULT_KINDS
-from .faults import Fault, FaultSet, parse_fault_spec
+from .faults import KINDS as FAULT_KINDS, Fault, FaultSet, parse_fault_spec
 from .jobs import QUOTA_STATUSES, TERMINAL, Job
 from .store import EmulatorState
 from .testing import EmulatorThread, FakeClock

@@ -32,8 +32,7 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from . import jobs as lifecycle
-from . import persistence
+from . import jobs as lifecycle, persistence
 from .config import EmulatorConfig
 from .deployment_store import DeploymentStore
 from .errors import ApiError, invalid, not_found, unsupported

@@ -16,17 +16,9 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_dashscope._checks.arguments import check_int
 from airflow_provider_dashscope._checks.resources import (  # the argument checks, re-exported
     DEPLOYED_MODEL_HINT as DEPLOYED_MODEL_HINT,
-)
-from airflow_provider_dashscope._checks.resources import (
     EXAMPLE_MODEL_NAME as EXAMPLE_MODEL_NAME,
-)
-from airflow_provider_dashscope._checks.resources import (
     MAX_CAPACITY as MAX_CAPACITY,
-)
-from airflow_provider_dashscope._checks.resources import (
     MODEL_NAME_HINT as MODEL_NAME_HINT,
-)
-from airflow_provider_dashscope._checks.resources import (
     check_api_fields,
     check_capacity,
     check_plan,

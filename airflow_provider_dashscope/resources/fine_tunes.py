@@ -8,11 +8,9 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_dashscope._checks.arguments import check_int
 from airflow_provider_dashscope._checks.resources import (  # the argument checks, re-exported
     EXAMPLE_JOB_ID as EXAMPLE_JOB_ID,
-)
-from airflow_provider_dashscope._checks.resources import (
     JOB_ID_HINT as JOB_ID_HINT,
+    validate_job_id,
 )
-from airflow_provider_dashscope._checks.resources import validate_job_id
 from airflow_provider_dashscope._http.api_request import ApiRequest, path_segment
 from airflow_provider_dashscope.exceptions import DashScopeConfigError
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow_provider_dashscope.exceptions import CHECKPOINT_EXPORT as EXPORT_KIND
-from airflow_provider_dashscope.exceptions import NotFoundError, request_id_note
+from airflow_provider_dashscope.exceptions import CHECKPOINT_EXPORT as EXPORT_KIND, NotFoundError, request_id_note
 from airflow_provider_dashscope.models.checkpoints import Checkpoint, CheckpointStatus
 from airflow_provider_dashscope.wait.outcomes import EventKeys, Outcome
 from airflow_provider_dashscope.wait.policy import WaitPolicy

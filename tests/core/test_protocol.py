@@ -8,8 +8,7 @@ import pickle
 import time
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from airflow_provider_dashscope import _config
 from airflow_provider_dashscope._http import api_request, api_response, retry

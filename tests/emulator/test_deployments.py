@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from airflow_provider_dashscope.emulator import EmulatorConfig
-from airflow_provider_dashscope.emulator import deployments as lc
+from airflow_provider_dashscope.emulator import EmulatorConfig, deployments as lc
 from airflow_provider_dashscope.emulator.deployments import Deployment
 from airflow_provider_dashscope.emulator.testing import EmulatorThread
 

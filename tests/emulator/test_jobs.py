@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_dashscope.emulator import EmulatorConfig
-from airflow_provider_dashscope.emulator import jobs as lc
+from airflow_provider_dashscope.emulator import EmulatorConfig, jobs as lc
 from airflow_provider_dashscope.emulator.jobs import Job
 
 T0 = 1_000_000.0

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from airflow_provider_dashscope.emulator import EmulatorConfig
-from airflow_provider_dashscope.emulator import jobs as lc
+from airflow_provider_dashscope.emulator import EmulatorConfig, jobs as lc
 from airflow_provider_dashscope.emulator.jobs import Job
 from airflow_provider_dashscope.emulator.logs import MAX_LOG_STEPS, loss_at, training_log
 

@@ -14,8 +14,7 @@ import json
 import math
 import pickle
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from airflow_provider_dashscope import _config
 from airflow_provider_dashscope._http import api_response, retry

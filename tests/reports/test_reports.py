@@ -12,8 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pendulum
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from airflow_provider_dashscope.models import FineTuneJob, JobStatus
 from airflow_provider_dashscope.reports import (
