@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseOperatorLink, XCom
+from airflow_provider_dashscope._sdk import BaseOperatorLink
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import TaskInstanceKey
@@ -37,6 +37,8 @@ def console_url_of(operator: Any, ti_key: TaskInstanceKey, xcom_key: str) -> str
         return ""
     if isinstance(pushed, str):
         return pushed
+    from airflow.providers.common.compat.sdk import XCom
+
     return XCom.get_value(key=xcom_key, ti_key=ti_key) or ""
 
 

@@ -58,10 +58,11 @@ PARSE_TIME_MODULES = frozenset(
     {
         "airflow_provider_dashscope",  # Airflow loads the package, _regions and get_provider_info itself
         "airflow_provider_dashscope._regions",
+        "airflow_provider_dashscope._sdk",  # the Airflow base classes, without the compat provider's lazy module
         "airflow_provider_dashscope.get_provider_info",
         "airflow_provider_dashscope._checks",
         "airflow_provider_dashscope._checks.arguments",
-        "airflow_provider_dashscope._checks.hyper_parameters",
+        "airflow_provider_dashscope._checks.hyper_parameters",  # only when a DAG passes literal hyper_parameters
         "airflow_provider_dashscope._checks.resources",
         "airflow_provider_dashscope.lineage",  # LineageMixin: a base of the operators
         "airflow_provider_dashscope.links",
@@ -77,7 +78,6 @@ PARSE_TIME_MODULES = frozenset(
         "airflow_provider_dashscope.tasks",
         "airflow_provider_dashscope.tasks.deployments",
         "airflow_provider_dashscope.tasks.fine_tunes",
-        "airflow_provider_dashscope.tasks.identity",
         "airflow_provider_dashscope.tasks.wait",
     }
 )

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from airflow_provider_dashscope.assets import deployment_uri, model_uri
-from airflow_provider_dashscope.lineage import LineageRecord, dataset_name, namespace, source_dataset
+from airflow_provider_dashscope.lineage.records import LineageRecord, dataset_name, namespace, source_dataset
 
 
 @pytest.mark.parametrize("name", ["qwen3-14b-ft-202410291653-1c7f", "odd name/with:chars", "ÄÖ-model"])

@@ -1,5 +1,5 @@
 """Checks of the arguments of each resource's calls: ids, a deployment's capacity, suffix and plan, a file's purpose
-and description.
+and description, a checkpoint's name and its export's.
 
 A DAG file runs these when it builds a task (on literal values; templates are checked when the task runs), so they
 live apart from the request builders in :mod:`airflow_provider_dashscope.resources`, which load when a task runs:
@@ -8,7 +8,7 @@ this module imports nothing but :mod:`.arguments`. The resources modules re-expo
 
 from __future__ import annotations
 
-import re
+import string
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,7 +29,8 @@ def validate_job_id(job_id: Any, *, field_name: str = "job_id") -> str:
 EXAMPLE_MODEL_NAME = "qwen3-14b-ft-202410291653-1c7f"
 #: Capacity is less than this (the API refuses 1000 and more).
 MAX_CAPACITY = 1000
-_SUFFIX = re.compile(r"[a-z0-9]{1,8}")
+#: A suffix is 1 to 8 of these (checked with ``str.strip``: a DAG file runs it, a regular expression costs more).
+_SUFFIX_CHARS = string.ascii_lowercase + string.digits
 #: Body fields with an argument of their own in a create-deployment request.
 NAMED_DEPLOYMENT_FIELDS = frozenset({"model_name", "capacity", "plan", "suffix"})
 
@@ -59,7 +60,7 @@ def check_capacity(value: Any, *, field_name: str = "capacity") -> int:
 def check_suffix(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or not _SUFFIX.fullmatch(value):
+    if not isinstance(value, str) or not 1 <= len(value) <= 8 or value.strip(_SUFFIX_CHARS):
         raise config_error(
             f"suffix must be 1 to 8 lower-case letters or digits (it is appended to the deployed model's name), "
             f"got {value!r}"
@@ -106,3 +107,57 @@ def check_description(description: Any) -> str | None:
     if description is not None and not isinstance(description, str):
         raise config_error(f"description must be a string or None, got {type(description).__name__}")
     return description
+
+
+# -------------------------------------------------------------------------------------------------- checkpoints
+#: A checkpoint's name is ``checkpoint-`` and 1 to 64 of these (``checkpoint-00040004``).
+_CHECKPOINT_CHARS = string.ascii_letters + string.digits + "_."
+#: An exported model's name: 1 to 128 of these, the first a letter or a digit.
+_EXPORT_NAME_CHARS = _CHECKPOINT_CHARS + "-"
+CHECKPOINT_HINT = "pass a name the job's checkpoint list shows, e.g. 'checkpoint-160', or 'last' / 'best'"
+EXPORT_ID_HINT = "an export id is '<job_id>:<checkpoint>', e.g. 'ft-202410291653-1c7f:checkpoint-160'"
+
+
+def validate_checkpoint_name(value: Any, *, field_name: str = "checkpoint") -> str:
+    """A checkpoint name (``checkpoint-<n>``), or an error naming the field and the fix."""
+    prefix = "checkpoint-"
+    rest = value[len(prefix) :] if isinstance(value, str) and value.startswith(prefix) else ""
+    if not 1 <= len(rest) <= 64 or rest.strip(_CHECKPOINT_CHARS):
+        raise config_error(f"{field_name} {value!r} is not a checkpoint name; {CHECKPOINT_HINT}")
+    return value
+
+
+def validate_export_model_name(value: Any, *, field_name: str = "model_name") -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= 128 or not value[0].isascii() or not value[0].isalnum():
+        ok = False
+    else:
+        ok = not value.strip(_EXPORT_NAME_CHARS)
+    if not ok:
+        raise config_error(
+            f"{field_name} {value!r} is not a usable name for an exported model: use 1 to 128 letters, digits, "
+            "'-', '_' or '.', starting with a letter or digit"
+        )
+    return value
+
+
+def validate_export_id(value: Any) -> str:
+    """``<job_id>:<checkpoint>`` (what a wait on an export is about), both parts checked."""
+    if not isinstance(value, str) or ":" not in value:
+        raise config_error(f"export_id {value!r} is not '<job_id>:<checkpoint>'; {EXPORT_ID_HINT}")
+    job_id, _, checkpoint = value.rpartition(":")
+    validate_job_id(job_id)
+    validate_checkpoint_name(checkpoint)
+    return value
+
+
+def check_metric(metric: Any) -> str:
+    """An evaluation metric's name as the training log writes it: a letter or ``_``, then letters, digits, ``_``."""
+    word = string.ascii_letters + "_"
+    if (
+        not isinstance(metric, str)
+        or not 1 <= len(metric) <= 64
+        or metric[0] not in word
+        or metric.strip(word + string.digits)
+    ):
+        raise config_error(f"metric must be a metric name such as 'eval_loss', got {metric!r}")
+    return metric

@@ -21,7 +21,7 @@ from airflow.providers.openlineage.extractors import OperatorLineage
 from attrs import define, field
 from openlineage.client.facet_v2 import DatasetFacet, RunFacet
 
-from airflow_provider_dashscope.lineage import LineageRecord, dataset_name, namespace
+from airflow_provider_dashscope.lineage.records import LineageRecord, dataset_name, namespace
 
 _SCHEMA = "https://github.com/airflow-provider-dashscope/spec/facets/1-0-0/{}.json#/$defs/{}"
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseOperator, conf
-
 from airflow_provider_dashscope._checks.arguments import (
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
     DEFAULT_POLL_INTERVAL,
@@ -16,6 +14,7 @@ from airflow_provider_dashscope._checks.arguments import (
     check_seconds,
 )
 from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
+from airflow_provider_dashscope._sdk import BaseOperator, conf
 from airflow_provider_dashscope.tasks.wait import R, ResourceWaitMixin
 
 if TYPE_CHECKING:

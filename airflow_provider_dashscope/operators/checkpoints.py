@@ -4,30 +4,21 @@ validation metric (a quality gate on the model before it is deployed)."""
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_dashscope._checks.arguments import is_templated
-from airflow_provider_dashscope.exceptions import (
-    CheckpointNotFoundError,
-    ConflictError,
-    DashScopeConfigError,
-    DashScopeError,
-    NotFoundError,
-    QualityGateError,
-    request_id_note,
-)
-from airflow_provider_dashscope.lineage import LineageMixin, LineageRecord
-from airflow_provider_dashscope.links import DashScopeFineTuneJobLink
-from airflow_provider_dashscope.operators._wait import ResourceWaitOperator
-from airflow_provider_dashscope.resources.checkpoints import (
+from airflow_provider_dashscope._checks.arguments import config_error, is_templated
+from airflow_provider_dashscope._checks.resources import (
     CHECKPOINT_HINT,
+    check_metric,
     validate_checkpoint_name,
     validate_export_model_name,
+    validate_job_id,
 )
-from airflow_provider_dashscope.resources.fine_tunes import validate_job_id
-from airflow_provider_dashscope.tasks.checkpoints import CHECKPOINT_EXPORT_WAIT, read_training_log
+from airflow_provider_dashscope.lineage import LineageMixin
+from airflow_provider_dashscope.links import DashScopeFineTuneJobLink
+from airflow_provider_dashscope.operators._wait import ResourceWaitOperator
+from airflow_provider_dashscope.tasks.checkpoints import CHECKPOINT_EXPORT_WAIT
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -40,7 +31,6 @@ if TYPE_CHECKING:
 __all__ = ["DashScopeExportCheckpointOperator"]
 
 KEYWORDS = ("best", "last")
-_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def check_checkpoint_arg(value: Any) -> str:
@@ -48,11 +38,9 @@ def check_checkpoint_arg(value: Any) -> str:
     if isinstance(value, str) and value in KEYWORDS:
         return value
     if isinstance(value, str) and value.strip().lower() in KEYWORDS:
-        raise DashScopeConfigError(f"checkpoint {value!r}: write it as {value.strip().lower()!r}; {CHECKPOINT_HINT}")
+        raise config_error(f"checkpoint {value!r}: write it as {value.strip().lower()!r}; {CHECKPOINT_HINT}")
     if isinstance(value, str) and not value.startswith("checkpoint-") and "/" not in value and "\\" not in value:
-        raise DashScopeConfigError(
-            f"checkpoint {value!r} is neither 'best', 'last' nor a checkpoint name; {CHECKPOINT_HINT}"
-        )
+        raise config_error(f"checkpoint {value!r} is neither 'best', 'last' nor a checkpoint name; {CHECKPOINT_HINT}")
     return validate_checkpoint_name(value)
 
 
@@ -63,15 +51,17 @@ def check_threshold(name: str, value: Any) -> float | None:
         try:
             value = float(value)
         except ValueError:
-            raise DashScopeConfigError(f"{name} must be a number such as 0.9, got {value!r}") from None
+            raise config_error(f"{name} must be a number such as 0.9, got {value!r}") from None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise DashScopeConfigError(f"{name} must be a finite number such as 0.9, got {value!r}")
+        raise config_error(f"{name} must be a finite number such as 0.9, got {value!r}")
     return float(value)
 
 
 def default_model_name(job_id: str, checkpoint: str) -> str:
     """A name unique to the job and checkpoint (so a retry finds its own export): ``<job_id>-<checkpoint>``."""
-    return _SAFE.sub("-", f"{job_id}-{checkpoint}")[:128]
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{job_id}-{checkpoint}")[:128]
 
 
 class DashScopeExportCheckpointOperator(LineageMixin, ResourceWaitOperator["Checkpoint"]):
@@ -140,12 +130,11 @@ class DashScopeExportCheckpointOperator(LineageMixin, ResourceWaitOperator["Chec
             or (isinstance(checkpoint, str) and not is_templated(checkpoint))
         ):
             check_checkpoint_arg(checkpoint)
-        if not isinstance(metric, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,63}", metric):
-            raise DashScopeConfigError(f"metric must be a metric name such as 'eval_loss', got {metric!r}")
+        check_metric(metric)
         if mode not in ("min", "max"):
-            raise DashScopeConfigError(f"mode must be 'min' (lower is better) or 'max', got {mode!r}")
+            raise config_error(f"mode must be 'min' (lower is better) or 'max', got {mode!r}")
         if max_value is not None and min_value is not None:
-            raise DashScopeConfigError(
+            raise config_error(
                 "give max_value or min_value, not both: max_value for a metric where lower is better (a loss), "
                 "min_value for one where higher is better (an accuracy)"
             )
@@ -166,6 +155,8 @@ class DashScopeExportCheckpointOperator(LineageMixin, ResourceWaitOperator["Chec
 
     # ------------------------------------------------------------------------------------------------ execute
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_dashscope.exceptions import CheckpointNotFoundError, NotFoundError, request_id_note
+
         job_id = validate_job_id(self.job_id)
         wanted = check_checkpoint_arg(self.checkpoint)
         max_value = check_threshold("max_value", self.max_value)
@@ -214,6 +205,7 @@ class DashScopeExportCheckpointOperator(LineageMixin, ResourceWaitOperator["Chec
     @staticmethod
     def _check_job(job: FineTuneJob) -> None:
         """Checkpoints exist once the job SUCCEEDED: an earlier status may still get there, a final one not."""
+        from airflow_provider_dashscope.exceptions import CheckpointNotFoundError, DashScopeError
         from airflow_provider_dashscope.models import JobStatus
 
         if job.status == JobStatus.SUCCEEDED:
@@ -231,6 +223,8 @@ class DashScopeExportCheckpointOperator(LineageMixin, ResourceWaitOperator["Chec
         max_value: float | None,
         min_value: float | None,
     ) -> CheckpointChoice:
+        from airflow_provider_dashscope.exceptions import CheckpointNotFoundError, QualityGateError
+        from airflow_provider_dashscope.tasks.checkpoints import read_training_log
         from airflow_provider_dashscope.wait import evaluation
 
         try:
@@ -262,6 +256,7 @@ class DashScopeExportCheckpointOperator(LineageMixin, ResourceWaitOperator["Chec
 
     def _export(self, job_id: str, listed: Checkpoint, model_name: str) -> None:
         """Start the export, or re-attach to the one an earlier try started under the same name."""
+        from airflow_provider_dashscope.exceptions import ConflictError
         from airflow_provider_dashscope.models.checkpoints import CheckpointStatus
 
         exporting = (CheckpointStatus.PENDING, CheckpointStatus.PROCESSING, CheckpointStatus.SUCCEEDED)
@@ -293,6 +288,7 @@ class DashScopeExportCheckpointOperator(LineageMixin, ResourceWaitOperator["Chec
 
     def _on_success(self, context: Context, result: dict[str, Any]) -> None:
         from airflow_provider_dashscope.assets import region_of
+        from airflow_provider_dashscope.lineage.records import LineageRecord
 
         result["metric"] = self.chosen.get("metric")
         result["metric_value"] = self.chosen.get("metric_value")

@@ -15,11 +15,10 @@ from airflow_provider_dashscope._checks.resources import (
     check_suffix,
     validate_model_name,
 )
-from airflow_provider_dashscope.lineage import LineageMixin, LineageRecord
+from airflow_provider_dashscope.lineage import LineageMixin
 from airflow_provider_dashscope.links import DashScopeDeploymentLink
 from airflow_provider_dashscope.operators._wait import ResourceWaitOperator
 from airflow_provider_dashscope.tasks.deployments import DEPLOYMENT_DELETION_WAIT, DEPLOYMENT_WAIT
-from airflow_provider_dashscope.tasks.identity import run_start, try_number
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -147,6 +146,8 @@ class DashScopeDeployModelOperator(LineageMixin, _DeploymentOperator):
         return self._hand_on(context, deployment.deployed_model, deployment)
 
     def _find_earlier_deployment(self, context: Context, hook: DashScopeHook, suffix: str | None) -> Deployment | None:
+        from airflow_provider_dashscope.tasks.identity import run_start, try_number
+
         if try_number(context) <= 1:
             return None
         started = run_start(context)
@@ -171,6 +172,7 @@ class DashScopeDeployModelOperator(LineageMixin, _DeploymentOperator):
 
     def _on_success(self, context: Context, result: dict[str, Any]) -> None:
         from airflow_provider_dashscope.assets import add_asset_events, deployment_uri, region_of
+        from airflow_provider_dashscope.lineage.records import LineageRecord
 
         region = region_of(self.hook.config)
         extra = {

@@ -8,19 +8,18 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseOperator
-
 from airflow_provider_dashscope._checks.arguments import config_error, is_templated
 from airflow_provider_dashscope._checks.resources import MAX_FILE_BYTES, check_description, check_purpose
 from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
-from airflow_provider_dashscope.lineage import LineageMixin, LineageRecord, source_dataset
-from airflow_provider_dashscope.tasks.identity import task_instance_token, try_number
+from airflow_provider_dashscope._sdk import BaseOperator
+from airflow_provider_dashscope.lineage import LineageMixin
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_dashscope._checks.training_file import LocalFile
     from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
+    from airflow_provider_dashscope.lineage.records import LineageRecord
     from airflow_provider_dashscope.models import DashScopeFile
 
 __all__ = ["DashScopeUploadFileOperator"]
@@ -109,6 +108,8 @@ class DashScopeUploadFileOperator(LineageMixin, BaseOperator):
         if is_templated(self.path):
             raise config_error(f"path {self.path!r} is still a template after rendering")
         description = check_description(self.description)
+        from airflow_provider_dashscope.tasks.identity import task_instance_token, try_number
+
         tag = f"[airflow:{task_instance_token(context)}]" if self.reuse_on_retry else None
         if tag is not None:
             description = f"{description} {tag}" if description else tag
@@ -132,10 +133,13 @@ class DashScopeUploadFileOperator(LineageMixin, BaseOperator):
     def _lineage_on_start(self) -> LineageRecord | None:
         if isinstance(self.path, str) and (not self.path.strip() or is_templated(self.path)):
             return None
+        from airflow_provider_dashscope.lineage.records import LineageRecord, source_dataset
+
         return LineageRecord(inputs=[source_dataset(self.path)])
 
     def _keep_lineage(self, hook: DashScopeHook, file_id: str) -> None:
         from airflow_provider_dashscope.assets import region_of
+        from airflow_provider_dashscope.lineage.records import LineageRecord, source_dataset
 
         self.lineage = LineageRecord(
             region=region_of(hook.config), inputs=[source_dataset(self.path)], outputs=[("files", file_id)]

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_dashscope._checks.arguments import config_error, is_templated
-from airflow_provider_dashscope._checks.hyper_parameters import check_hyper_parameters
-from airflow_provider_dashscope.lineage import LineageMixin, LineageRecord, lineage_enabled
+from airflow_provider_dashscope.lineage import LineageMixin
 from airflow_provider_dashscope.links import DashScopeFineTuneJobLink
 from airflow_provider_dashscope.operators._wait import ResourceWaitOperator
 from airflow_provider_dashscope.tasks.fine_tunes import FINE_TUNE_JOB_WAIT
-from airflow_provider_dashscope.tasks.identity import run_start, task_instance_token, try_number
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -50,6 +47,8 @@ class _FineTuneJobWaitOperator(LineageMixin, ResourceWaitOperator["FineTuneJob"]
 
     def _keep_lineage(self, region: str, result: dict[str, Any]) -> None:
         """The job's lineage, read once more from the API only when OpenLineage will emit it (best effort)."""
+        from airflow_provider_dashscope.lineage.records import LineageRecord, lineage_enabled
+
         if not lineage_enabled():
             return
         from airflow_provider_dashscope.exceptions import DashScopeError
@@ -119,9 +118,6 @@ class DashScopeFineTuneJobOperator(_FineTuneJobWaitOperator):
         return self._hand_on(context, job_id, self._check(context, job_id))
 
 
-_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
-
-
 class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
     """
     Submit a fine-tune job, push its ``job_id`` at once, then wait and push results like
@@ -179,7 +175,10 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
             raise config_error(f"model must be a model id such as 'qwen3-14b', got {model!r}")
         if training_file_ids is None or training_file_ids == [] or training_file_ids == "":
             raise config_error("training_file_ids must list at least one uploaded training file id")
-        if not is_templated(hyper_parameters):  # a literal is checked at DAG parse; a template's value in execute
+        if hyper_parameters is not None and not is_templated(hyper_parameters):
+            # a literal is checked at DAG parse; a template's value in execute
+            from airflow_provider_dashscope._checks.hyper_parameters import check_hyper_parameters
+
             for warning in check_hyper_parameters(hyper_parameters):
                 self.log.warning("%s", warning)
         self.model = model
@@ -193,10 +192,16 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
         self._job_id: str | None = None
 
     def _default_job_name(self, context: Context) -> str:
-        return f"{_NAME_UNSAFE.sub('-', context['ti'].task_id)[:40]}-{task_instance_token(context)}"
+        import re
+
+        from airflow_provider_dashscope.tasks.identity import task_instance_token
+
+        return f"{re.sub(r'[^A-Za-z0-9_-]+', '-', context['ti'].task_id)[:40]}-{task_instance_token(context)}"
 
     def execute(self, context: Context) -> dict[str, Any]:
         job_name = self.job_name or self._default_job_name(context)
+        from airflow_provider_dashscope._checks.hyper_parameters import check_hyper_parameters
+
         for warning in check_hyper_parameters(self.hyper_parameters):
             self.log.warning("%s", warning)
         from airflow_provider_dashscope.resources.fine_tunes import create_job_request
@@ -223,6 +228,7 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
 
     def _find_earlier_job(self, context: Context, hook: DashScopeHook, job_name: str) -> FineTuneJob | None:
         from airflow_provider_dashscope.models import JobStatus
+        from airflow_provider_dashscope.tasks.identity import run_start, try_number
 
         if try_number(context) <= 1:
             return None

@@ -6,51 +6,21 @@ that is not idempotent: another attempt only when the API certainly did not act 
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_dashscope._checks.resources import (  # the argument checks, re-exported
+    CHECKPOINT_HINT as CHECKPOINT_HINT,
+    EXPORT_ID_HINT as EXPORT_ID_HINT,
+    validate_checkpoint_name as validate_checkpoint_name,
+    validate_export_id as validate_export_id,
+    validate_export_model_name as validate_export_model_name,
+    validate_job_id,
+)
 from airflow_provider_dashscope._http.api_request import ApiRequest, path_segment
-from airflow_provider_dashscope.exceptions import DashScopeConfigError
-from airflow_provider_dashscope.resources.fine_tunes import validate_job_id
 
 if TYPE_CHECKING:
     from airflow_provider_dashscope._config import ClientConfig
     from airflow_provider_dashscope.models.checkpoints import Checkpoint
-
-#: A checkpoint's name as the API lists it: ``checkpoint-`` and digits (``checkpoint-00040004``).
-_CHECKPOINT = re.compile(r"checkpoint-[A-Za-z0-9_.]{1,64}")
-#: A model name the export accepts: letters, digits, ``-``, ``_`` and ``.``, at most 128 characters.
-_MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-CHECKPOINT_HINT = "pass a name the job's checkpoint list shows, e.g. 'checkpoint-160', or 'last' / 'best'"
-
-
-def validate_checkpoint_name(value: Any, *, field_name: str = "checkpoint") -> str:
-    """A checkpoint name (``checkpoint-<n>``), or an error naming the field and the fix."""
-    if not isinstance(value, str) or not _CHECKPOINT.fullmatch(value):
-        raise DashScopeConfigError(f"{field_name} {value!r} is not a checkpoint name; {CHECKPOINT_HINT}")
-    return value
-
-
-def validate_export_model_name(value: Any, *, field_name: str = "model_name") -> str:
-    if not isinstance(value, str) or not _MODEL_NAME.fullmatch(value):
-        raise DashScopeConfigError(
-            f"{field_name} {value!r} is not a usable name for an exported model: use 1 to 128 letters, digits, "
-            "'-', '_' or '.', starting with a letter or digit"
-        )
-    return value
-
-
-EXPORT_ID_HINT = "an export id is '<job_id>:<checkpoint>', e.g. 'ft-202410291653-1c7f:checkpoint-160'"
-
-
-def validate_export_id(value: Any) -> str:
-    """``<job_id>:<checkpoint>`` (what a wait on an export is about), both parts checked."""
-    if not isinstance(value, str) or ":" not in value:
-        raise DashScopeConfigError(f"export_id {value!r} is not '<job_id>:<checkpoint>'; {EXPORT_ID_HINT}")
-    job_id, _, checkpoint = value.rpartition(":")
-    validate_job_id(job_id)
-    validate_checkpoint_name(checkpoint)
-    return value
 
 
 def list_checkpoints_request(job_id: str) -> ApiRequest:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import AirflowSensorTimeout, BaseSensorOperator, PokeReturnValue, conf
-
 from airflow_provider_dashscope._checks.arguments import (
     DEFAULT_MAX_CONSECUTIVE_FAILURES,
     DEFAULT_POLL_INTERVAL,
@@ -16,10 +14,11 @@ from airflow_provider_dashscope._checks.arguments import (
     check_seconds,
 )
 from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
+from airflow_provider_dashscope._sdk import BaseSensorOperator, conf
 from airflow_provider_dashscope.tasks.wait import R, ResourceWaitMixin
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import Context
+    from airflow.providers.common.compat.sdk import Context, PokeReturnValue
 
 
 class ResourceWaitSensor(ResourceWaitMixin[R], BaseSensorOperator):
@@ -66,6 +65,8 @@ class ResourceWaitSensor(ResourceWaitMixin[R], BaseSensorOperator):
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One check, as the reschedule mode makes them (each in a new run of the task)."""
+        from airflow.providers.common.compat.sdk import PokeReturnValue
+
         from airflow_provider_dashscope.wait.drivers import emit
         from airflow_provider_dashscope.wait.machine import Done
 
@@ -83,4 +84,6 @@ class ResourceWaitSensor(ResourceWaitMixin[R], BaseSensorOperator):
         return PokeReturnValue(is_done=True, xcom_value=self._complete(context, action.event))
 
     def _timeout_exception(self, error: Exception) -> Exception:
+        from airflow.providers.common.compat.sdk import AirflowSensorTimeout
+
         return AirflowSensorTimeout(str(error))

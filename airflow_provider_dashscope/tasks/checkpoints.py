@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from airflow_provider_dashscope._checks.resources import EXPORT_ID_HINT, validate_export_id
 from airflow_provider_dashscope.links import XCOM_JOB_URL
-from airflow_provider_dashscope.resources.checkpoints import EXPORT_ID_HINT, validate_export_id
 from airflow_provider_dashscope.tasks.wait import WaitSpec
 
 if TYPE_CHECKING:

@@ -555,7 +555,7 @@ class TestLink:
     @pytest.fixture
     def asked(self, monkeypatch):
         """A stand-in for Airflow's XCom backend (the DAG tests read the real one): records what the link asks."""
-        from airflow_provider_dashscope import links as links_module
+        from airflow.providers.common.compat.sdk import XCom  # what the link reads, when it runs
 
         asked = []
 
@@ -563,7 +563,7 @@ class TestLink:
             asked.append((key, ti_key))
             return "https://console.example/job?jobId=ft-x" if key == "job_url" else None
 
-        monkeypatch.setattr(links_module.XCom, "get_value", staticmethod(get_value))
+        monkeypatch.setattr(XCom, "get_value", staticmethod(get_value))
         return asked
 
     def test_the_link_of_an_operator_that_did_not_run_here_reads_the_job_url_xcom(self, asked):
