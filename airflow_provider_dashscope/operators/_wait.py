@@ -15,13 +15,13 @@ from airflow_provider_dashscope._checks.arguments import (
 )
 from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
 from airflow_provider_dashscope._sdk import BaseOperator, conf
-from airflow_provider_dashscope.tasks.wait import R, ResourceWaitMixin
+from airflow_provider_dashscope.tasks.wait import ResourceWaitMixin
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 
-class ResourceWaitOperator(ResourceWaitMixin[R], BaseOperator):
+class ResourceWaitOperator(ResourceWaitMixin, BaseOperator):
     """An operator that acts on a resource, then waits for it (by default) and hands its result on."""
 
     ui_color = "#ff6a00"
@@ -49,7 +49,7 @@ class ResourceWaitOperator(ResourceWaitMixin[R], BaseOperator):
         if deferrable and not wait_for_completion:
             self.log.warning("deferrable=True has no effect with wait_for_completion=False")
 
-    def _hand_on(self, context: Context, resource_id: str, resource: R) -> dict[str, Any]:
+    def _hand_on(self, context: Context, resource_id: str, resource: Any) -> dict[str, Any]:
         """Wait (``wait_for_completion``), or hand on the resource as it is now, without failing on its status."""
         if self.wait_for_completion:
             return self._wait_on(context, resource_id, resource)

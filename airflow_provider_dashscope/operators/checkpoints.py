@@ -64,7 +64,7 @@ def default_model_name(job_id: str, checkpoint: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{job_id}-{checkpoint}")[:128]
 
 
-class DashScopeExportCheckpointOperator(LineageMixin, ResourceWaitOperator["Checkpoint"]):
+class DashScopeExportCheckpointOperator(LineageMixin, ResourceWaitOperator):
     """
     Export a checkpoint of a SUCCEEDED fine-tune job as a deployable model and wait until the model exists; the
     quality gate between training and deployment.

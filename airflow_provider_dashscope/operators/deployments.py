@@ -30,14 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["DashScopeDeleteDeploymentOperator", "DashScopeDeployModelOperator", "DashScopeDeploymentLink"]
 
 
-class _DeploymentOperator(ResourceWaitOperator["Deployment"]):
-    """What the deployment operators share: the link (the wait arguments are every waiting operator's)."""
-
-    resource = DEPLOYMENT_WAIT
-    operator_extra_links = (DashScopeDeploymentLink(),)
-
-
-class DashScopeDeployModelOperator(LineageMixin, _DeploymentOperator):
+class DashScopeDeployModelOperator(LineageMixin, ResourceWaitOperator):
     """
     Deploy a model (typically a fine-tune's ``finetuned_output``), push its ``deployed_model`` at once, then wait
     until it is RUNNING (deferrable or not) and push ``status``.
@@ -72,6 +65,8 @@ class DashScopeDeployModelOperator(LineageMixin, _DeploymentOperator):
     :param reattach_on_retry: Re-attach to the earlier try's deployment instead of creating another.
     """
 
+    resource = DEPLOYMENT_WAIT
+    operator_extra_links = (DashScopeDeploymentLink(),)
     template_fields: Sequence[str] = ("model_name", "plan", "suffix", "api_fields", "dashscope_conn_id")
     template_fields_renderers: ClassVar[dict[str, str]] = {"api_fields": "json"}
 
@@ -202,7 +197,7 @@ class DashScopeDeployModelOperator(LineageMixin, _DeploymentOperator):
         )
 
 
-class DashScopeDeleteDeploymentOperator(_DeploymentOperator):
+class DashScopeDeleteDeploymentOperator(ResourceWaitOperator):
     """
     Delete (undeploy) a deployment and, by default, wait until it is gone (a get answers 404).
 
@@ -219,6 +214,7 @@ class DashScopeDeleteDeploymentOperator(_DeploymentOperator):
     """
 
     resource = DEPLOYMENT_DELETION_WAIT  # a 404 ends the wait well
+    operator_extra_links = (DashScopeDeploymentLink(),)
     template_fields: Sequence[str] = ("deployed_model", "dashscope_conn_id")
 
     def __init__(self, *, deployed_model: str, **kwargs: Any) -> None:

@@ -16,22 +16,24 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
     from airflow_provider_dashscope.hooks.dashscope import DashScopeHook
+    from airflow_provider_dashscope.lineage.records import LineageRecord
     from airflow_provider_dashscope.models import FineTuneJob
     from airflow_provider_dashscope.wait.outcomes import WaitEvent
 
 __all__ = ["DashScopeCreateFineTuneJobOperator", "DashScopeFineTuneJobLink", "DashScopeFineTuneJobOperator"]
 
 
-class _FineTuneJobWaitOperator(LineageMixin, ResourceWaitOperator["FineTuneJob"]):
-    """What the two operators share: the training-progress switch, the asset event of the model and its lineage
-    (inputs: the job's training and validation files; output: its model; run facets: the job)."""
+class _FineTuneJobResult(LineageMixin):
+    """What the two operators do with a job that succeeded: the asset event of its model, and its lineage (inputs:
+    the job's training and validation files; output: its model; run facets: the job).
 
-    resource = FINE_TUNE_JOB_WAIT
-    operator_extra_links = (DashScopeFineTuneJobLink(),)
+    A plain mixin, not an operator: the operators' own ``__init__`` takes every argument, so Airflow's
+    ``default_args`` reach them, and building a task runs no extra ``__init__``.
+    """
 
-    def __init__(self, *, log_training_progress: bool = True, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.log_training_progress = bool(log_training_progress)
+    hook: DashScopeHook
+    lineage: LineageRecord | None
+    log: Any
 
     def _on_success(self, context: Context, result: dict[str, Any]) -> None:
         """When ``outlets`` include an asset alias: an asset event for the model the job produced."""
@@ -85,7 +87,7 @@ class _FineTuneJobWaitOperator(LineageMixin, ResourceWaitOperator["FineTuneJob"]
         )
 
 
-class DashScopeFineTuneJobOperator(_FineTuneJobWaitOperator):
+class DashScopeFineTuneJobOperator(_FineTuneJobResult, ResourceWaitOperator):
     """
     Wait for an existing fine-tune job and push its result to XCom.
 
@@ -106,11 +108,14 @@ class DashScopeFineTuneJobOperator(_FineTuneJobWaitOperator):
         loss, time left) every few polls, and a summary on success (default ``True``; best effort).
     """
 
+    resource = FINE_TUNE_JOB_WAIT
+    operator_extra_links = (DashScopeFineTuneJobLink(),)
     template_fields: Sequence[str] = ("job_id", "dashscope_conn_id")
 
-    def __init__(self, *, job_id: str, **kwargs: Any) -> None:
+    def __init__(self, *, job_id: str, log_training_progress: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._take_id(job_id)
+        self.log_training_progress = bool(log_training_progress)
 
     def execute(self, context: Context) -> dict[str, Any]:
         job_id = self._rendered_id()
@@ -118,7 +123,7 @@ class DashScopeFineTuneJobOperator(_FineTuneJobWaitOperator):
         return self._hand_on(context, job_id, self._check(context, job_id))
 
 
-class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
+class DashScopeCreateFineTuneJobOperator(_FineTuneJobResult, ResourceWaitOperator):
     """
     Submit a fine-tune job, push its ``job_id`` at once, then wait and push results like
     :class:`DashScopeFineTuneJobOperator`.
@@ -139,6 +144,8 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
     :param reattach_on_retry: Re-attach to the earlier try's job instead of submitting again (default ``True``).
     """
 
+    resource = FINE_TUNE_JOB_WAIT
+    operator_extra_links = (DashScopeFineTuneJobLink(),)
     template_fields: Sequence[str] = (
         "model",
         "training_file_ids",
@@ -168,9 +175,11 @@ class DashScopeCreateFineTuneJobOperator(_FineTuneJobWaitOperator):
         job_name: str | None = None,
         cancel_on_kill: bool = True,
         reattach_on_retry: bool = True,
+        log_training_progress: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.log_training_progress = bool(log_training_progress)
         if model is None or (isinstance(model, str) and not model.strip()):
             raise config_error(f"model must be a model id such as 'qwen3-14b', got {model!r}")
         if training_file_ids is None or training_file_ids == [] or training_file_ids == "":

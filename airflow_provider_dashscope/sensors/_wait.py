@@ -15,13 +15,13 @@ from airflow_provider_dashscope._checks.arguments import (
 )
 from airflow_provider_dashscope._regions import DEFAULT_CONN_ID
 from airflow_provider_dashscope._sdk import BaseSensorOperator, conf
-from airflow_provider_dashscope.tasks.wait import R, ResourceWaitMixin
+from airflow_provider_dashscope.tasks.wait import ResourceWaitMixin
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context, PokeReturnValue
 
 
-class ResourceWaitSensor(ResourceWaitMixin[R], BaseSensorOperator):
+class ResourceWaitSensor(ResourceWaitMixin, BaseSensorOperator):
     """A sensor on one resource; a subclass names its :attr:`resource` and passes its id argument on.
 
     ``poll_interval`` is also the ``poke_interval`` of the reschedule mode; ``timeout`` travels inside the trigger

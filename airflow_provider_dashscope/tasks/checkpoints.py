@@ -44,7 +44,7 @@ def _trigger() -> type[DashScopeCheckpointExportTrigger]:
 
 
 #: A checkpoint's export, waited on until it SUCCEEDED with its deployable model listed (or FAILED, UNSUPPORTED).
-CHECKPOINT_EXPORT_WAIT: WaitSpec[Checkpoint] = WaitSpec(
+CHECKPOINT_EXPORT_WAIT: WaitSpec = WaitSpec(
     id_field="export_id",
     id_hint=EXPORT_ID_HINT,
     url_xcom_key=XCOM_JOB_URL,

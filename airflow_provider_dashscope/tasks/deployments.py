@@ -43,7 +43,7 @@ def _deletion_trigger() -> type[DashScopeDeploymentDeletionTrigger]:
 
 
 #: A deployment, waited on until it is RUNNING (or in a status from which it does not become RUNNING).
-DEPLOYMENT_WAIT: WaitSpec[Deployment] = WaitSpec(
+DEPLOYMENT_WAIT: WaitSpec = WaitSpec(
     id_field="deployed_model",
     id_hint=DEPLOYED_MODEL_HINT,
     url_xcom_key=XCOM_DEPLOYMENT_URL,
@@ -55,4 +55,4 @@ DEPLOYMENT_WAIT: WaitSpec[Deployment] = WaitSpec(
 )
 
 #: A deployment being deleted, waited on until a get answers 404.
-DEPLOYMENT_DELETION_WAIT: WaitSpec[Deployment] = DEPLOYMENT_WAIT.replace(policy=_deleted, trigger=_deletion_trigger)
+DEPLOYMENT_DELETION_WAIT: WaitSpec = DEPLOYMENT_WAIT.replace(policy=_deleted, trigger=_deletion_trigger)

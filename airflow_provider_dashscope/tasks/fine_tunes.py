@@ -72,7 +72,7 @@ def zone_label(time_zone: str) -> str:
 
 
 #: A fine-tune job: waited on until it ends (SUCCEEDED, FAILED, CANCELED), its training progress read from its log.
-FINE_TUNE_JOB_WAIT: WaitSpec[FineTuneJob] = WaitSpec(
+FINE_TUNE_JOB_WAIT: WaitSpec = WaitSpec(
     id_field="job_id",
     id_hint=JOB_ID_HINT,
     url_xcom_key=XCOM_JOB_URL,

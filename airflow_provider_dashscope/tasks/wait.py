@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from airflow_provider_dashscope._checks.arguments import check_id_arg, check_rendered_id, deadline_from, template_of
 
@@ -26,15 +26,14 @@ if TYPE_CHECKING:
     from airflow_provider_dashscope.wait.policy import WaitPolicy
     from airflow_provider_dashscope.wait.training_log import LogSlice
 
-R = TypeVar("R")
 
-
-class WaitSpec(Generic[R]):
+class WaitSpec:
     """What a task that waits on a resource needs to know of it, declared once per resource as data.
 
     The engine's policy and the trigger class are loaded when a task runs or defers (``policy()``, ``trigger()``),
     so a DAG file that names a task never imports the wait engine or the triggerer's HTTP stack. (A plain class
-    with slots rather than a dataclass: a DAG file loads it, and making a dataclass costs a DAG parse ~0.4 ms.)
+    with slots, neither a dataclass nor a ``Generic``: a DAG file loads it, and making either costs every parse of
+    the file; the resource's type is ``Any`` here and exact in the engine's :class:`~.policy.WaitPolicy`.)
     """
 
     __slots__ = (
@@ -51,16 +50,16 @@ class WaitSpec(Generic[R]):
     #: The id, checked: an error naming :attr:`id_field` and the fix when it cannot be one.
     validate_id: Callable[[Any], str]
     #: One fetch of the resource through a hook.
-    fetch: Callable[[DashScopeHook, str], R]
+    fetch: Callable[[DashScopeHook, str], Any]
     #: The resource's console URL.
     console_url: Callable[[DashScopeHook, str], str]
     #: What the resource's statuses mean (the wait engine's policy).
-    policy: Callable[[], WaitPolicy[R]]
+    policy: Callable[[], WaitPolicy[Any]]
     #: The trigger class the task defers to; built with the id as :attr:`id_field` and the wait's arguments.
     trigger: Callable[[], type[BaseTrigger]]
     #: A progress tracker for a worker-side wait, given the id and the polls between two log reads (``None``: the
     #: resource has no log to follow), and the read of a log slice it asks for.
-    progress: Callable[[str, int], Progress[R]] | None
+    progress: Callable[[str, int], Progress[Any]] | None
     fetch_logs: Callable[[DashScopeHook, str, FetchLogs], LogSlice] | None
     #: Called with the task and the event before failing on a resource that ended badly (e.g. to quote its log).
     on_failed: Callable[[Any, WaitEvent], None] | None
@@ -72,11 +71,11 @@ class WaitSpec(Generic[R]):
         id_hint: str,
         url_xcom_key: str,
         validate_id: Callable[[Any], str],
-        fetch: Callable[[DashScopeHook, str], R],
+        fetch: Callable[[DashScopeHook, str], Any],
         console_url: Callable[[DashScopeHook, str], str],
-        policy: Callable[[], WaitPolicy[R]],
+        policy: Callable[[], WaitPolicy[Any]],
         trigger: Callable[[], type[BaseTrigger]],
-        progress: Callable[[str, int], Progress[R]] | None = None,
+        progress: Callable[[str, int], Progress[Any]] | None = None,
         fetch_logs: Callable[[DashScopeHook, str, FetchLogs], LogSlice] | None = None,
         on_failed: Callable[[Any, WaitEvent], None] | None = None,
     ) -> None:
@@ -85,7 +84,7 @@ class WaitSpec(Generic[R]):
         self.policy, self.trigger = policy, trigger
         self.progress, self.fetch_logs, self.on_failed = progress, fetch_logs, on_failed
 
-    def replace(self, **changes: Any) -> WaitSpec[R]:
+    def replace(self, **changes: Any) -> WaitSpec:
         """A copy with ``changes`` (e.g. another policy and trigger for the same resource)."""
         return WaitSpec(**{**{name: getattr(self, name) for name in self.__slots__}, **changes})
 
@@ -93,7 +92,7 @@ class WaitSpec(Generic[R]):
         return f"WaitSpec(id_field={self.id_field!r})"
 
 
-class ResourceWaitMixin(Generic[R]):
+class ResourceWaitMixin:
     """Mixed into a ``BaseOperator`` or ``BaseSensorOperator`` that waits on one resource, described by
     :attr:`resource`.
 
@@ -102,7 +101,7 @@ class ResourceWaitMixin(Generic[R]):
     """
 
     #: The resource this task waits on.
-    resource: ClassVar[WaitSpec[Any]]
+    resource: ClassVar[WaitSpec]
     #: Whether the trigger cancels the resource's work when a user kills the deferred task.
     cancel_on_kill: bool = False
     #: Log the progress read from the resource's log while waiting (for resources with a :attr:`WaitSpec.progress`).
@@ -199,7 +198,7 @@ class ResourceWaitMixin(Generic[R]):
         self.pushed_console_url = url
         self.log.info("%s %s: %s", self.wait_policy.kind, resource_id, url)
 
-    def _check(self, context: Context, resource_id: str) -> R:
+    def _check(self, context: Context, resource_id: str) -> Any:
         """Fetch the resource once (with the hook's retries); an unknown id ends the task at once."""
         from airflow_provider_dashscope.exceptions import NotFoundError
 
@@ -215,7 +214,7 @@ class ResourceWaitMixin(Generic[R]):
 
         return WaitEvent(Outcome.ERROR, resource_id, str(error), http_status=404, request_id=error.request_id)
 
-    def _machine(self, resource_id: str, *, deadline: float | None, started_at: float) -> WaitMachine[R]:
+    def _machine(self, resource_id: str, *, deadline: float | None, started_at: float) -> WaitMachine[Any]:
         from airflow_provider_dashscope.wait.machine import WaitMachine
 
         return WaitMachine(
@@ -229,7 +228,7 @@ class ResourceWaitMixin(Generic[R]):
             progress=None if self.deferrable else self._progress(resource_id),
         )
 
-    def _progress(self, resource_id: str) -> Progress[R] | None:
+    def _progress(self, resource_id: str) -> Progress[Any] | None:
         """The tracker of the resource's log for a worker-side wait, if it has one and the task wants it."""
         if self.resource.progress is None or not self.log_training_progress:
             return None
@@ -261,7 +260,7 @@ class ResourceWaitMixin(Generic[R]):
             **extra,
         )
 
-    def _wait_on(self, context: Context, resource_id: str, resource: R) -> dict[str, Any]:
+    def _wait_on(self, context: Context, resource_id: str, resource: Any) -> dict[str, Any]:
         """Finish at once if the check says the wait is over; else defer, or wait here with the same rules."""
         from airflow_provider_dashscope.wait.drivers import emit, run_sync
         from airflow_provider_dashscope.wait.machine import Done
