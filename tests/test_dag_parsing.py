@@ -68,6 +68,7 @@ PARSE_TIME_MODULES = frozenset(
         "airflow_provider_dashscope.links",
         "airflow_provider_dashscope.operators",
         "airflow_provider_dashscope.operators._wait",
+        "airflow_provider_dashscope.operators.checkpoints",
         "airflow_provider_dashscope.operators.deployments",
         "airflow_provider_dashscope.operators.files",
         "airflow_provider_dashscope.operators.fine_tunes",
@@ -76,6 +77,7 @@ PARSE_TIME_MODULES = frozenset(
         "airflow_provider_dashscope.sensors.deployments",
         "airflow_provider_dashscope.sensors.fine_tunes",
         "airflow_provider_dashscope.tasks",
+        "airflow_provider_dashscope.tasks.checkpoints",
         "airflow_provider_dashscope.tasks.deployments",
         "airflow_provider_dashscope.tasks.fine_tunes",
         "airflow_provider_dashscope.tasks.wait",
@@ -106,8 +108,9 @@ PROBE = textwrap.dedent(
         DashScopeDeleteDeploymentOperator, DashScopeDeployModelOperator,
     )
     from airflow_provider_dashscope.sensors.deployments import DashScopeDeploymentSensor
+    from airflow_provider_dashscope.operators.checkpoints import DashScopeExportCheckpointOperator
 
-    # What building the seven tasks of a DAG (literal arguments, checked at parse) loads of the provider.
+    # What building the seven tasks (and the checkpoint export) of a DAG (literal arguments, checked at parse) loads of the provider.
     DashScopeUploadFileOperator(task_id="u", path="/data/train.jsonl")
     DashScopeCreateFineTuneJobOperator(
         task_id="t", model="qwen3-14b", training_file_ids=["file-1"], hyper_parameters={"n_epochs": 3}
@@ -117,6 +120,9 @@ PROBE = textwrap.dedent(
     DashScopeDeployModelOperator(task_id="d", model_name="qwen3-14b", capacity=1, suffix="v1")
     DashScopeDeploymentSensor(task_id="s", deployed_model="qwen3-14b")
     DashScopeDeleteDeploymentOperator(task_id="x", deployed_model="qwen3-14b")
+    DashScopeExportCheckpointOperator(
+        task_id="e", job_id="ft-1", checkpoint="best", metric="eval_loss", max_value=0.9, model_name="m-1"
+    )
     provider_at_parse = sorted(m for m in sys.modules if m.startswith("airflow_provider_dashscope"))
 
     for path in sys.argv[1:]:
