@@ -8,7 +8,10 @@ Two DAG files are written at run time with the same DAG id, arguments, task ids 
 * ``floor``: the provider's DAG text, its seven classes replaced by classes of the same names, bases, template
   fields and extra links whose ``__init__`` only keeps its arguments, all in one module: what Airflow's own bases
   cost any provider's DAG of these tasks (importing ``BaseSensorOperator`` and ``BaseOperatorLink``, the operator
-  metaclass, each ``__init__`` through ``apply_defaults``), and so the least the provider's DAG can cost.
+  metaclass, each ``__init__`` through ``apply_defaults``), and so the least the provider's DAG can cost;
+* ``preloaded``: the provider's DAG, with the provider's DAG-facing modules imported by ``airflow_local_settings``
+  (in ``$AIRFLOW_HOME/config``), as the DAG processor then has them before it forks: the set-up
+  ``docs/how-to/dag-parse.md`` describes.
 
 The directory of the DAG files is on ``sys.path`` (as a DAG folder is). Each parse runs in a fresh interpreter that
 first imports what Airflow's DAG processor has loaded before it forks
@@ -214,7 +217,16 @@ EMPTY_TASKS = """\
     chain(*tasks)
 """
 
-SIDES = ("empty", "floor", "provider")
+SIDES = ("empty", "floor", "provider", "preloaded")
+#: ``$AIRFLOW_HOME/config/airflow_local_settings.py`` of the ``preloaded`` side (as docs/how-to/dag-parse.md has it).
+PRELOAD_SOURCE = """\
+import airflow_provider_dashscope.operators.checkpoints
+import airflow_provider_dashscope.operators.deployments
+import airflow_provider_dashscope.operators.files
+import airflow_provider_dashscope.operators.fine_tunes
+import airflow_provider_dashscope.sensors.deployments
+import airflow_provider_dashscope.sensors.fine_tunes
+"""
 
 
 def dag_source(side: str, copies: int) -> str:
@@ -222,6 +234,7 @@ def dag_source(side: str, copies: int) -> str:
         "empty": (EMPTY, EMPTY_TASKS),
         "floor": (FLOOR, PROVIDER_TASKS),
         "provider": (PROVIDER, PROVIDER_TASKS),
+        "preloaded": (PROVIDER, PROVIDER_TASKS),
     }[side]
     return HEADER.format(imports=imports, copies=copies) + tasks
 
@@ -236,6 +249,7 @@ def child(path: str) -> None:
 
     sys.path.insert(0, str(Path(path).parent))  # the DAG folder (where the floor's module is)
     _pre_import_airflow_modules(path, LoggingMixin().log)  # what the processor imports before it forks
+    preloaded = "airflow_provider_dashscope.operators.fine_tunes" in sys.modules  # by airflow_local_settings
     saved = quiet_stdout()
     result: dict[str, float] = {}
     for parse in ("first", "again"):
@@ -250,6 +264,7 @@ def child(path: str) -> None:
         DagSerialization.to_dict(dag)
         result[f"{parse}_serialize_ms"] = 1000 * (time.perf_counter() - wall)
     result["tasks"] = len(dag.tasks)
+    result["preloaded"] = float(preloaded)
     result["provider_modules"] = sum(1 for name in sys.modules if name.startswith("airflow_provider_dashscope"))
     provider = sys.modules.get("airflow_provider_dashscope")
     result["provider_from"] = str(Path(provider.__file__).parent) if provider and provider.__file__ else ""
@@ -312,6 +327,11 @@ def main() -> int:
         floor = Path(tmp) / f"{FLOOR_MODULE}.py"
         floor.write_text(FLOOR_SOURCE)
         _run([python, "-m", "py_compile", str(floor)], "compiling the floor's module")  # as a wheel's modules are
+        envs = dict.fromkeys(SIDES, env)
+        preloaded_home = Path(tmp) / "preloaded_home"
+        (preloaded_home / "config").mkdir(parents=True)
+        (preloaded_home / "config" / "airflow_local_settings.py").write_text(PRELOAD_SOURCE)
+        envs["preloaded"] = {**env, "AIRFLOW_HOME": str(preloaded_home)}
         files = {}
         for side in SIDES:
             files[side] = Path(tmp) / f"{side}_dag.py"
@@ -320,8 +340,10 @@ def main() -> int:
         for _ in range(args.runs):
             for side in SIDES:
                 argv = ["--child", str(files[side])]
-                runs[side].append(run_child(Path(__file__), argv, env=env, timeout=300, python=python))
+                runs[side].append(run_child(Path(__file__), argv, env=envs[side], timeout=300, python=python))
         provider_from = runs["provider"][0]["provider_from"]
+        if not all(row["preloaded"] for row in runs["preloaded"]) or any(row["preloaded"] for row in runs["provider"]):
+            raise SystemExit("airflow_local_settings did not preload the provider (or did on the provider's side)")
         if args.wheel and not provider_from.startswith(str(Path(tmp) / "venv")):
             raise SystemExit(f"the children imported the provider from {provider_from}, not from the wheel")
     results = {side: median_of(rows) for side, rows in runs.items()}
