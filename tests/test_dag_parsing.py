@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -250,3 +251,62 @@ def test_parsing_the_event_driven_dag_imports_no_hook_transport_or_http_client(t
     assert [m for m in loaded if any(m == bad or m.startswith(bad + ".") for bad in TASK_ONLY_MODULES)] == []
     assert [m for m in probe["new"] if m.split(".")[0] in NOT_NEWLY_IMPORTED] == []
     assert not [m for m in loaded if m.startswith("airflow_provider_dashscope.watch")]
+
+
+HOW_TO_PRELOAD = Path(__file__).resolve().parents[1] / "docs" / "how-to" / "dag-parse.md"
+PRELOAD_PROBE = textwrap.dedent(
+    """
+    import json, sys
+
+    import airflow  # what every Airflow process does first: it imports airflow_local_settings
+
+    preloaded = sorted(m for m in sys.modules if m.startswith("airflow_provider_dashscope"))
+    before = set(sys.modules)
+
+    # A DAG file's imports and tasks, as the DAG processor's parser runs them after the fork.
+    from airflow_provider_dashscope.operators.fine_tunes import (
+        DashScopeCreateFineTuneJobOperator, DashScopeFineTuneJobOperator,
+    )
+    from airflow_provider_dashscope.sensors.fine_tunes import DashScopeFineTuneJobSensor
+    from airflow_provider_dashscope.operators.files import DashScopeUploadFileOperator
+    from airflow_provider_dashscope.operators.deployments import (
+        DashScopeDeleteDeploymentOperator, DashScopeDeployModelOperator,
+    )
+    from airflow_provider_dashscope.sensors.deployments import DashScopeDeploymentSensor
+    from airflow_provider_dashscope.operators.checkpoints import DashScopeExportCheckpointOperator
+
+    DashScopeUploadFileOperator(task_id="u", path="/data/train.jsonl")
+    DashScopeCreateFineTuneJobOperator(task_id="t", model="qwen3-14b", training_file_ids=["file-1"])
+    DashScopeFineTuneJobSensor(task_id="w", job_id="ft-1", deferrable=True)
+    DashScopeFineTuneJobOperator(task_id="r", job_id="ft-1")
+    DashScopeDeployModelOperator(task_id="d", model_name="qwen3-14b", capacity=1, suffix="v1")
+    DashScopeDeploymentSensor(task_id="s", deployed_model="qwen3-14b")
+    DashScopeDeleteDeploymentOperator(task_id="x", deployed_model="qwen3-14b")
+    DashScopeExportCheckpointOperator(task_id="e", job_id="ft-1", checkpoint="best", max_value=0.9)
+    new = sorted(m for m in set(sys.modules) - before if m.startswith("airflow_provider_dashscope"))
+    print(json.dumps({"preloaded": preloaded, "new": new}))
+    """
+)
+
+
+def _documented_local_settings() -> str:
+    """The ``airflow_local_settings.py`` of the how-to, as a user copies it."""
+    blocks = re.findall(r"^```python\n(.*?)^```", HOW_TO_PRELOAD.read_text(), re.MULTILINE | re.DOTALL)
+    (settings,) = [block for block in blocks if block.startswith("# $AIRFLOW_HOME/config/airflow_local_settings.py")]
+    return settings
+
+
+def test_the_documented_local_settings_load_everything_a_dag_file_imports_before_it_is_parsed(tmp_path):
+    home = tmp_path / "airflow-home"
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "airflow_local_settings.py").write_text(_documented_local_settings())
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    environment.update(AIRFLOW_HOME=str(home), AIRFLOW__CORE__LOAD_EXAMPLES="False")
+    done = subprocess.run(
+        [sys.executable, "-c", PRELOAD_PROBE], env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    probe = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "airflow_provider_dashscope.operators.checkpoints" in probe["preloaded"]
+    assert "airflow_provider_dashscope.sensors.deployments" in probe["preloaded"]
+    assert probe["new"] == []  # the parse itself imports nothing of the provider
