@@ -128,11 +128,12 @@ def validate_checkpoint_name(value: Any, *, field_name: str = "checkpoint") -> s
 
 
 def validate_export_model_name(value: Any, *, field_name: str = "model_name") -> str:
-    if not isinstance(value, str) or not 1 <= len(value) <= 128 or not value[0].isascii() or not value[0].isalnum():
-        ok = False
-    else:
-        ok = not value.strip(_EXPORT_NAME_CHARS)
-    if not ok:
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= 128
+        or not (value[0].isascii() and value[0].isalnum())
+        or value.strip(_EXPORT_NAME_CHARS)
+    ):
         raise config_error(
             f"{field_name} {value!r} is not a usable name for an exported model: use 1 to 128 letters, digits, "
             "'-', '_' or '.', starting with a letter or digit"

@@ -27,8 +27,8 @@ class _FineTuneJobResult(LineageMixin):
     """What the two operators do with a job that succeeded: the asset event of its model, and its lineage (inputs:
     the job's training and validation files; output: its model; run facets: the job).
 
-    A plain mixin, not an operator: the operators' own ``__init__`` takes every argument, so Airflow's
-    ``default_args`` reach them, and building a task runs no extra ``__init__``.
+    A plain mixin, not an operator class: each operator takes ``log_training_progress`` in its own ``__init__``
+    (where Airflow applies ``default_args``), so building a task runs no extra ``__init__`` through Airflow.
     """
 
     hook: DashScopeHook
