@@ -13,6 +13,7 @@ right job. An "exhaust" case injects it forever: the call must end with a typed 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,17 @@ from airflow_provider_dashscope.exceptions import (
 HOOK_ATTEMPTS = 4  # max_retries=3 -> budget + 1 attempts
 TRIGGER_POLLS = 4  # max_consecutive_failures=4
 READ_TIMEOUT = 1.0  # the connection's "timeout" extra in these tests
+
+
+class Checks(dict[str, Callable[..., None]]):
+    """The check of each row of a fault table, by its key: ``@CHECKS.register("key")`` on the check."""
+
+    def register(self, key: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+        def register(function: Callable[..., None]) -> Callable[..., None]:
+            self[key] = function
+            return function
+
+        return register
 
 
 @dataclass(frozen=True)

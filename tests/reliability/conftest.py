@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,14 @@ def error_texts(error: BaseException) -> list[str]:
         texts += [str(current), repr(current)]
         current = current.__cause__ or current.__context__
     return texts
+
+
+def raised(error_type: type[BaseException], call: Callable[[], Any]) -> BaseException:
+    """The error ``call`` raises, checked to be an ``error_type`` whose texts show no key."""
+    with pytest.raises(error_type) as info:
+        call()
+    assert_no_key(*error_texts(info.value))
+    return info.value
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ export is a GET with a side effect and is retried only when the API certainly di
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,20 +24,13 @@ from airflow_provider_dashscope.operators.checkpoints import DashScopeExportChec
 from airflow_provider_dashscope.triggers.checkpoints import DashScopeCheckpointExportTrigger
 from tests._waiting import FakeTI, FakeTime, make_context
 
-from ._faults import CHECKPOINT_FAULTS, HOOK_ATTEMPTS, TRIGGER_POLLS, RouteFault
-from .conftest import assert_no_key, error_texts
+from ._faults import CHECKPOINT_FAULTS, HOOK_ATTEMPTS, TRIGGER_POLLS, Checks, RouteFault
+from .conftest import raised
 
 JOB = "ft-202411251000-c4e7"
 LIST, EXPORT = "/fine-tunes/{job_id}/checkpoints", "/fine-tunes/{job_id}/export/{checkpoint}"
-CHECKS: dict[str, Callable[..., None]] = {}
-
-
-def check(key: str):
-    def register(function: Callable[..., None]) -> Callable[..., None]:
-        CHECKS[key] = function
-        return function
-
-    return register
+CHECKS = Checks()
+check = CHECKS.register
 
 
 class Ctx:
@@ -79,13 +71,6 @@ class Ctx:
             raise AssertionError("no event")
 
         return asyncio.run(first())
-
-
-def raised(error_type: type[BaseException], call: Callable[[], Any]) -> BaseException:
-    with pytest.raises(error_type) as info:
-        call()
-    assert_no_key(*error_texts(info.value))
-    return info.value
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,23 +36,16 @@ from airflow_provider_dashscope.triggers.deployments import (
 )
 from tests._waiting import FakeTI, FakeTime, make_context
 
-from ._faults import HOOK_ATTEMPTS, ROUTE_FAULTS, TRIGGER_POLLS, RouteFault
-from .conftest import KEY, assert_no_key, conn_json, error_texts
+from ._faults import HOOK_ATTEMPTS, ROUTE_FAULTS, TRIGGER_POLLS, Checks, RouteFault
+from .conftest import KEY, conn_json, raised
 
 RECORD = '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n'
 UPLOAD, FILE = "/files", "/files/{file_id}"
 DEPLOYMENTS, DEPLOYMENT = "/deployments", "/deployments/{deployed_model}"
 MODEL = "qwen-plus"
 
-CHECKS: dict[str, Callable[..., None]] = {}
-
-
-def check(key: str):
-    def register(function: Callable[..., None]) -> Callable[..., None]:
-        CHECKS[key] = function
-        return function
-
-    return register
+CHECKS = Checks()
+check = CHECKS.register
 
 
 class Ctx:
@@ -92,13 +84,6 @@ class Ctx:
             raise AssertionError("no event")
 
         return asyncio.run(first()), fake
-
-
-def raised(error_type: type[BaseException], call: Callable[[], Any]) -> BaseException:
-    with pytest.raises(error_type) as info:
-        call()
-    assert_no_key(*error_texts(info.value))
-    return info.value
 
 
 # ------------------------------------------------------------------------------------------------------------------
