@@ -248,8 +248,6 @@ EVENT_KINDS = ("success", "failed", "cancelled", "not_found", "error", "timeout"
 
 def event_from_trigger(emu: EmulatorThread, kind: str, job_id: str = "ft-202411251000-e0e0") -> dict[str, Any]:
     """Run the real trigger against ``emu`` (wall clock) until it fires; set up the job so it fires ``kind``."""
-    import asyncio
-
     from airflow_provider_dashscope.triggers.fine_tunes import DashScopeFineTuneJobTrigger
 
     kwargs: dict[str, Any] = {"poll_interval": 0.02}
@@ -268,16 +266,21 @@ def event_from_trigger(emu: EmulatorThread, kind: str, job_id: str = "ft-2024112
         kwargs["deadline"] = time.time() + 0.1
     elif kind != "not_found":
         raise ValueError(kind)
-    trigger = DashScopeFineTuneJobTrigger(job_id=job_id, **kwargs)
+    event = first_event(DashScopeFineTuneJobTrigger(job_id=job_id, **kwargs))
+    emu.clear_faults()
+    return event
 
-    async def first_event() -> dict[str, Any]:
+
+def first_event(trigger: Any) -> dict[str, Any]:
+    """Run ``trigger`` on a new event loop until its first event; that event's payload."""
+    import asyncio
+
+    async def first() -> dict[str, Any]:
         async for event in trigger.run():
             return event.payload
         raise AssertionError("the trigger ended without an event")
 
-    event = asyncio.run(first_event())
-    emu.clear_faults()
-    return event
+    return asyncio.run(first())
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -4,12 +4,11 @@ class path is rebuilt by the triggerer and completes the task that deferred."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
 
-from tests._waiting import make_context, seed
+from tests._waiting import first_event, make_context, seed
 
 try:  # how Airflow loads a class a serialized DAG or a stored trigger names
     from airflow.sdk.module_loading import import_string
@@ -61,12 +60,7 @@ def test_a_task_deferred_under_the_old_trigger_path_resumes_and_completes(emu) -
     }
     trigger = import_string(classpath)(**kwargs)
 
-    async def first_event() -> dict:
-        async for event in trigger.run():
-            return event.payload
-        raise AssertionError("the trigger ended without an event")
-
-    event = asyncio.run(first_event())
+    event = first_event(trigger)
     sensor_class = import_string("airflow_provider_dashscope.sensors.dashscope.DashScopeFineTuneJobSensor")
     ti = make_context()["ti"]
     result = sensor_class(task_id="gate", job_id=job_id, deferrable=True).execute_complete(make_context(ti), event)

@@ -3,8 +3,6 @@ quality gate, the export and its wait (on the worker, or deferred with the real 
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from airflow.providers.common.compat.sdk import AirflowFailException, TaskDeferred
 
@@ -16,7 +14,7 @@ from airflow_provider_dashscope.exceptions import (
 )
 from airflow_provider_dashscope.operators.checkpoints import DashScopeExportCheckpointOperator
 from airflow_provider_dashscope.triggers.checkpoints import DashScopeCheckpointExportTrigger
-from tests._waiting import FakeTI, FakeTime, PollClock, make_context, seed
+from tests._waiting import FakeTI, FakeTime, PollClock, first_event, make_context, seed
 
 JOB = "ft-202411251000-be57"
 LIST = "/fine-tunes/{job_id}/checkpoints"
@@ -54,13 +52,8 @@ def export_op(**kwargs) -> DashScopeExportCheckpointOperator:
 
 
 def run_trigger(trigger) -> dict:
-    async def first():
-        async for event in trigger.run():
-            return event.payload
-        raise AssertionError("no event")
-
     trigger.poll_interval = 0.01
-    return asyncio.run(first())
+    return first_event(trigger)
 
 
 def test_best_exports_the_checkpoint_with_the_lowest_eval_loss_and_hands_its_model_on(ckpt_emu):

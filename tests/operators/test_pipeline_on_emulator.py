@@ -3,7 +3,6 @@ runs them: on the worker, or deferred with the real trigger; a retry of the task
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 
 import pytest
@@ -16,7 +15,7 @@ from airflow_provider_dashscope.operators.deployments import (
 )
 from airflow_provider_dashscope.operators.files import DashScopeUploadFileOperator
 from airflow_provider_dashscope.sensors.deployments import DashScopeDeploymentSensor
-from tests._waiting import FakeTI, FakeTime, PollClock, make_context, seed
+from tests._waiting import FakeTI, FakeTime, PollClock, first_event, make_context, seed
 
 RECORD = '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n'
 GET_DEPLOYMENT = "/deployments/{deployed_model}"
@@ -37,13 +36,8 @@ def deploy_emu(make_emulator):
 
 
 def run_trigger(trigger) -> dict:
-    async def first():
-        async for event in trigger.run():
-            return event.payload
-        raise AssertionError("no event")
-
     trigger.poll_interval = 0.01
-    return asyncio.run(first())
+    return first_event(trigger)
 
 
 # ------------------------------------------------------------------------------------------------------------------
