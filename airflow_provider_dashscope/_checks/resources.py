@@ -116,6 +116,9 @@ _CHECKPOINT_CHARS = string.ascii_letters + string.digits + "_."
 _EXPORT_NAME_CHARS = _CHECKPOINT_CHARS + "-"
 CHECKPOINT_HINT = "pass a name the job's checkpoint list shows, e.g. 'checkpoint-160', or 'last' / 'best'"
 EXPORT_ID_HINT = "an export id is '<job_id>:<checkpoint>', e.g. 'ft-202410291653-1c7f:checkpoint-160'"
+#: An evaluation metric's name: one of the first, then up to 63 of the second (``eval_loss``).
+_METRIC_FIRST = string.ascii_letters + "_"
+_METRIC_CHARS = _METRIC_FIRST + string.digits
 
 
 def validate_checkpoint_name(value: Any, *, field_name: str = "checkpoint") -> str:
@@ -153,12 +156,11 @@ def validate_export_id(value: Any) -> str:
 
 def check_metric(metric: Any) -> str:
     """An evaluation metric's name as the training log writes it: a letter or ``_``, then letters, digits, ``_``."""
-    word = string.ascii_letters + "_"
     if (
         not isinstance(metric, str)
         or not 1 <= len(metric) <= 64
-        or metric[0] not in word
-        or metric.strip(word + string.digits)
+        or metric[0] not in _METRIC_FIRST
+        or metric.strip(_METRIC_CHARS)
     ):
         raise config_error(f"metric must be a metric name such as 'eval_loss', got {metric!r}")
     return metric
